@@ -1,0 +1,82 @@
+"""Run parameters: one YAML file per run, validated before anything executes.
+
+Keys (all required unless a default is shown):
+  run_name               name of the run and of its output folder under _build/
+  period_start/_end      analysis period, ISO dates, inclusive (chosen by reported date)
+  force                  police force analysed (Home Office force name)
+  pas_survey_year        PAS survey year whose published figures chapter 02 shows
+  mirror                 folder holding copies of the public sources (data/sources.yml)
+  raw_dir                where fetched sources are kept (ignored by git)
+  suppression_threshold  cells with fewer cases are shown as "N<threshold" (default 100)
+"""
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .io import read_yaml
+
+DEFAULTS = {"suppression_threshold": 100}
+
+
+@dataclass(frozen=True)
+class Params:
+    run_name: str
+    period_start: dt.date
+    period_end: dt.date
+    force: str
+    pas_survey_year: str
+    mirror: str
+    raw_dir: str
+    suppression_threshold: int = 100
+
+    def for_notebook(self) -> dict:
+        """Values papermill injects: plain strings and numbers only."""
+        return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in asdict(self).items()}
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period_start:%B %Y} to {self.period_end:%B %Y}"
+
+
+def _date(value, key: str, source: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{source}: '{key}' must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def parse_params(raw: dict, source: str = "parameters") -> Params:
+    """Validate a mapping of parameters; `source` names it in error messages."""
+    known = set(Params.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InputError(f"{source}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+    values = {**DEFAULTS, **raw}
+    missing = sorted(known - set(values))
+    if missing:
+        raise InputError(f"{source}: missing key(s) {', '.join(missing)}")
+    for key in ("period_start", "period_end"):
+        values[key] = _date(values[key], key, source)
+    if values["period_end"] < values["period_start"]:
+        raise InputError(f"{source}: period_end {values['period_end']} is before period_start {values['period_start']}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", str(values["run_name"])):
+        raise InputError(f"{source}: 'run_name' must be letters, digits, '.', '_' or '-', got {values['run_name']!r}")
+    if not re.fullmatch(r"\d{4}-\d{2}", str(values["pas_survey_year"])):
+        raise InputError(f"{source}: 'pas_survey_year' must look like 2022-23, got {values['pas_survey_year']!r}")
+    threshold = values["suppression_threshold"]
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
+        raise InputError(f"{source}: 'suppression_threshold' must be a whole number of at least 1, got {threshold!r}")
+    return Params(**{k: values[k] if k in ("period_start", "period_end", "suppression_threshold") else str(values[k]) for k in known})
+
+
+def load_params(path: Path) -> Params:
+    return parse_params(read_yaml(Path(path)), source=str(path))
+
+
+def params_from(namespace: dict, source: str = "notebook parameters") -> Params:
+    """Params from a notebook's globals, where papermill injected them one by one."""
+    return parse_params({k: namespace[k] for k in Params.__dataclass_fields__ if k in namespace}, source)

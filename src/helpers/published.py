@@ -1,0 +1,32 @@
+"""Figures the pack publishes without data behind them, transcribed in data/published/.
+
+They are shown as published figures beside, never instead of, computed ones.
+"""
+import pandas as pd
+
+from .errors import InputError
+from .paths import PUBLISHED
+
+COLUMNS = ("key", "measure", "value", "unit", "period", "source", "pack_section")
+
+
+def load(name: str) -> pd.DataFrame:
+    """A published-figures table, checked; indexed by `key`."""
+    path = PUBLISHED / f"{name}.csv"
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    for row, (key, value) in enumerate(zip(table["key"], table["value"]), start=2):
+        try:
+            float(value)
+        except ValueError:
+            raise InputError(f"{path}: row {row}, column value: {value!r} (key {key}) is not a number") from None
+    repeated = table["key"][table["key"].duplicated()].tolist()
+    if repeated:
+        raise InputError(f"{path}: key {repeated[0]!r} appears more than once")
+    table["value"] = table["value"].astype(float)
+    return table.set_index("key")
