@@ -34,6 +34,7 @@ test: $(BIN)/.installed browser data
 	$(BIN)/pytest tests/unit
 	$(BIN)/pytest $(NBVAL) notebooks
 	$(PY) -m helpers run --params params/default.yml --render-only $(MIRROR_ARG)
+	$(PY) -m helpers run --params params/fy2022-23.yml $(MIRROR_ARG)
 	$(BIN)/pytest tests/book
 
 lock: $(BIN)/.installed

@@ -43,7 +43,7 @@ def run_banner(params: Params, data_kind: str) -> HTML:
         f"<p>{html.escape(text)}</p><p>Run <code>{html.escape(params.run_name)}</code>: "
         f"{html.escape(params.force)}, {params.period_start:%d %B %Y} to {params.period_end:%d %B %Y}; "
         f"small cells (fewer than {params.suppression_threshold}) suppressed. "
-        'All parameters of this run are listed on the <a href="run.html">About this run</a> page.</p></div>'
+        'All parameters of this run are listed on the <a href="../book/run.html">About this run</a> page.</p></div>'
     )
 
 

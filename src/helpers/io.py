@@ -8,11 +8,22 @@ import yaml
 from .errors import InputError
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """Leaves dates as text, so that the caller validates them: PyYAML itself would
+    crash on an impossible date such as 2021-02-30 with no word of the file or key."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path) -> dict:
-    """A YAML mapping, or an InputError naming the file."""
+    """A YAML mapping (dates left as text), or an InputError naming the file."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=_DatesAsText)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

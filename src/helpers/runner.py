@@ -5,7 +5,8 @@ papermill executes (with the run's parameters); Jupyter Book only renders
   notebooks/  the executed notebooks
   source/     the staged book sources (pages, executed notebooks, the run page)
   html/       the built book
-A notebook that fails stops the run before anything of it is staged.
+A notebook that fails stops the run before anything of it is staged; the failed
+notebook is kept in _build/<run_name>/failed/ so its traceback can be read.
 """
 import datetime as dt
 import importlib.metadata
@@ -50,8 +51,10 @@ def tidy(path: Path) -> None:
         for key in VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
         tags = cell.metadata.get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
+        if "injected-parameters" in tags:
+            cell.id = "injected-parameters"  # papermill draws a random id on every run
+            if "remove-cell" not in tags:
+                tags.append("remove-cell")
     nbformat.write(notebook, path)
 
 
@@ -69,8 +72,14 @@ def execute(params: Params, out_dir: Path) -> None:
                 kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
             )
         except papermill.PapermillExecutionError as exc:
+            failed = out_dir.with_name("failed")
+            failed.mkdir(exist_ok=True)
+            shutil.move(target, failed / source.name)
             shutil.rmtree(partial)
-            raise RunError(f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+            raise RunError(
+                f"{source.name} failed in cell [{exc.exec_count}]: {exc.ename}: {exc.evalue}\n"
+                f"The executed notebook, with the traceback, is kept in {failed / source.name}"
+            ) from None
         tidy(target)
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)

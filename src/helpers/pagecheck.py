@@ -1,0 +1,107 @@
+"""Checks of the built HTML book: internal links resolve, nothing is fetched from the
+web, and every page loads in headless Chromium (Debian's) without errors."""
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WEB_URL_IN_CSS = re.compile(r"""url\(\s*['"]?((?:https?:)?//[^'")\s]+)""")
+# Attributes whose URL the browser loads when the page opens (not links a reader follows).
+LOADED = {("script", "src"), ("img", "src"), ("link", "href"), ("iframe", "src"), ("source", "src"),
+          ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data")}
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.loaded: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("id", "name"):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        for attr in ("href", "src", "data"):
+            url = attrs.get(attr)
+            if url:
+                is_loaded = (tag, attr) in LOADED and not (tag == "link" and attrs.get("rel") in ("canonical",))
+                (self.loaded if is_loaded else self.links).append(url)
+
+
+def _parse(path: Path) -> _Refs:
+    refs = _Refs()
+    refs.feed(path.read_text(encoding="utf-8"))
+    return refs
+
+
+def _is_external(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https") or url.startswith("//")
+
+
+def pages_of(html_dir: Path) -> list[Path]:
+    """The book's pages; _static holds the theme's HTML templates, which are not pages."""
+    return sorted(p for p in html_dir.rglob("*.html") if "_static" not in p.relative_to(html_dir).parts)
+
+
+def broken_links(html_dir: Path) -> list[str]:
+    """Internal links and loaded files that do not resolve, as 'page: url' strings."""
+    pages = pages_of(html_dir)
+    ids = {page: _parse(page).ids for page in pages}
+    problems = []
+    for page in pages:
+        refs = _parse(page)
+        for url in refs.links + refs.loaded:
+            parts = urlsplit(url)
+            if parts.scheme or url.startswith("//"):
+                continue  # external links are allowed to be followed by a reader; see external_loads
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(f"{page.relative_to(html_dir)}: {url} (no such file)")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids.get(target, _parse(target).ids):
+                problems.append(f"{page.relative_to(html_dir)}: {url} (no such anchor)")
+    return problems
+
+
+def external_loads(html_dir: Path) -> list[str]:
+    """Resources a page would fetch from the web when opened (scripts, styles, images...)."""
+    problems = []
+    for page in pages_of(html_dir):
+        problems += [f"{page.relative_to(html_dir)}: {url}" for url in _parse(page).loaded if _is_external(url)]
+    for sheet in sorted(html_dir.rglob("*.css")):
+        text = sheet.read_text(encoding="utf-8", errors="replace")
+        problems += [f"{sheet.relative_to(html_dir)}: {url}" for url in WEB_URL_IN_CSS.findall(text)]
+    return problems
+
+
+def browser_errors(pages: list[Path]) -> dict[str, list[str]]:
+    """Open each page in headless Chromium with the network cut off; list what went wrong.
+
+    Any request that is not for a local file is blocked and reported, so a page that
+    would fetch from the web fails here too.
+    """
+    from playwright.sync_api import sync_playwright
+
+    report: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for path in pages:
+            problems: list[str] = []
+            page = browser.new_page()
+            page.route(lambda url: not url.startswith("file:"),
+                       lambda route: (problems.append(f"request to the web: {route.request.url}"), route.abort()))
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"failed to load {r.url}: {r.failure}")
+                    if r.url.startswith("file:") else None)
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            page.close()
+            report[str(path)] = problems
+        browser.close()
+    return report

@@ -1,0 +1,52 @@
+import re
+
+from helpers import pagecheck
+from helpers.paths import ROOT
+
+from .conftest import built, glued, toc_files
+
+SECOND_RUN = "fy2022-23"
+
+
+def test_every_page_of_the_toc_is_built(html_dir):
+    missing = [f for f in toc_files() if not (html_dir / f"{f}.html").is_file()]
+    assert missing == []
+
+
+def test_no_broken_internal_links(html_dir):
+    assert pagecheck.broken_links(html_dir) == []
+
+
+def test_nothing_is_fetched_from_the_web(html_dir):
+    assert pagecheck.external_loads(html_dir) == []
+
+
+def test_pages_load_in_chromium_without_errors(html_dir):
+    pages = [html_dir / f"{f}.html" for f in toc_files()]
+    report = pagecheck.browser_errors(pages)
+    for page, problems in report.items():
+        print(f"{'ok ' if not problems else 'BAD'} {page}: {len(problems)} problem(s)")
+    assert {p: probs for p, probs in report.items() if probs} == {}
+
+
+def test_chapters_say_which_run_made_them_and_hide_parameter_cells(html_dir):
+    for chapter in sorted((html_dir / "notebooks").glob("*.html")):
+        text = chapter.read_text(encoding="utf-8")
+        assert "About this page" in text and "<code>default</code>" in text, chapter.name
+        assert not re.search(r"period_start\s*=", text), f"{chapter.name} shows a parameters cell"
+    run_page = (html_dir / "book" / "run.html").read_text(encoding="utf-8")
+    assert "params/default.yml" in run_page and "2021-04-01" in run_page
+
+
+def test_a_second_run_differs_and_leaves_the_default_alone():
+    built(SECOND_RUN)
+    default, second = (glued(r, "01_context.ipynb") for r in ("default", SECOND_RUN))
+    assert default["period_label"] == "April 2021 to March 2022"
+    assert second["period_label"] == "April 2022 to March 2023"
+    assert default["in_scope_total"] != second["in_scope_total"]
+    pas_default, pas_second = (glued(r, "02_pas_victimisation.ipynb") for r in ("default", SECOND_RUN))
+    assert pas_default["period_average"] != pas_second["period_average"]
+    # The pack's own comparison (PAS survey year 2022-23) is the same in both runs.
+    assert pas_default["ratio_recomputed"] == pas_second["ratio_recomputed"]
+    assert (ROOT / "_build" / "default" / "html" / "index.html").is_file()
+

@@ -1,0 +1,48 @@
+import base64
+import io
+import re
+
+import numpy as np
+import pandas as pd
+
+from helpers import display
+from helpers.params import parse_params
+
+FRAME = pd.DataFrame({"BCU": ["Central East", "West Area"], "Offences": [np.int64(1234), np.int64(56)],
+                      "Rate": [0.4567, np.nan]})
+
+
+def test_table_has_caption_header_cells_and_right_aligned_numbers():
+    html = display.table(FRAME, caption="Offences by BCU", csv_name="x.csv", formats={"Offences": "{:,.0f}"}).data
+    assert "<caption>Offences by BCU</caption>" in html
+    assert html.count('<th scope="col">') == 3
+    assert '<td class="num">1,234</td>' in html
+    assert "<td>Central East</td>" in html
+
+
+def test_csv_download_holds_the_full_values():
+    html = display.table(FRAME, caption="c", csv_name="x.csv", formats={"Rate": "{:.0%}"}).data
+    payload = re.search(r'href="data:text/csv;base64,([^"]+)"', html).group(1)
+    back = pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
+    pd.testing.assert_frame_equal(back, FRAME, check_dtype=False)
+    assert '<td class="num">46%</td>' in html
+
+
+def test_formats_skip_text_cells():
+    frame = pd.DataFrame({"Published": ["not published", 3.5]})
+    html = display.table(frame, caption="c", csv_name="x.csv", formats={"Published": "{:.2f}"}).data
+    assert "<td>not published</td>" in html and '<td class="num">3.50</td>' in html
+
+
+def test_run_banner_names_the_run_and_warns_on_synthetic_data():
+    params = parse_params({"run_name": "fy22", "period_start": "2022-04-01", "period_end": "2023-03-31",
+                           "force": "Metropolitan Police", "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r"})
+    html = display.run_banner(params, "synthetic").data
+    assert 'class="admonition warning"' in html and "SYNTHETIC" in html
+    assert "<code>fy22</code>" in html and "01 April 2022 to 31 March 2023" in html
+    assert "fewer than 100" in html
+
+
+def test_comparison_table_marks_unpublished_values():
+    frame = display.comparison_table([("a", None, 2.0), ("b", 3.5, 3.76)])
+    assert frame["Published"].tolist() == ["not published", 3.5]
