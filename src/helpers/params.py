@@ -8,6 +8,10 @@ Keys (all required unless a default is shown):
   mirror                 folder holding copies of the public sources (data/sources.yml)
   raw_dir                where fetched sources are kept (ignored by git)
   suppression_threshold  cells with fewer cases are shown as "N<threshold" (default 100)
+  home_office_sources    names (data/sources.yml) of the Home Office outcomes files chapter 03 reads
+  count_basis            Home Office count: recorded_in_quarter (the pack's) or closed_in_quarter
+  comparators            forces chapter 03 compares ("England and Wales" = all forces bar BTP)
+  cps_table              CPS attrition table (CSV, chapter 04); empty for the illustrative series
 """
 import datetime as dt
 import re
@@ -17,7 +21,9 @@ from pathlib import Path
 from .errors import InputError
 from .io import read_yaml
 
-DEFAULTS = {"suppression_threshold": 100}
+DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": ""}
+LISTS = ("home_office_sources", "comparators")
+COUNT_BASES = ("recorded_in_quarter", "closed_in_quarter")
 
 
 @dataclass(frozen=True)
@@ -29,11 +35,16 @@ class Params:
     pas_survey_year: str
     mirror: str
     raw_dir: str
+    home_office_sources: tuple[str, ...]
+    comparators: tuple[str, ...]
     suppression_threshold: int = 100
+    count_basis: str = "recorded_in_quarter"
+    cps_table: str = ""
 
     def for_notebook(self) -> dict:
         """Values papermill injects: plain strings and numbers only."""
-        return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in asdict(self).items()}
+        plain = {tuple: list, dt.date: dt.date.isoformat}
+        return {k: plain.get(type(v), lambda x: x)(v) for k, v in asdict(self).items()}
 
     @property
     def period_label(self) -> str:
@@ -67,10 +78,18 @@ def parse_params(raw: dict, source: str = "parameters") -> Params:
         raise InputError(f"{source}: 'run_name' must be letters, digits, '.', '_' or '-', got {values['run_name']!r}")
     if not re.fullmatch(r"\d{4}-\d{2}", str(values["pas_survey_year"])):
         raise InputError(f"{source}: 'pas_survey_year' must look like 2022-23, got {values['pas_survey_year']!r}")
+    for key in LISTS:
+        items = values[key]
+        if not isinstance(items, (list, tuple)) or not items or not all(isinstance(i, str) and i for i in items):
+            raise InputError(f"{source}: '{key}' must be a non-empty list of names, got {items!r}")
+        values[key] = tuple(items)
+    if values["count_basis"] not in COUNT_BASES:
+        raise InputError(f"{source}: 'count_basis' must be one of {', '.join(COUNT_BASES)}, got {values['count_basis']!r}")
     threshold = values["suppression_threshold"]
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise InputError(f"{source}: 'suppression_threshold' must be a whole number of at least 1, got {threshold!r}")
-    return Params(**{k: values[k] if k in ("period_start", "period_end", "suppression_threshold") else str(values[k]) for k in known})
+    typed = ("period_start", "period_end", "suppression_threshold", *LISTS)
+    return Params(**{k: values[k] if k in typed else str(values[k]) for k in known})
 
 
 def load_params(path: Path) -> Params:

@@ -50,3 +50,9 @@ def test_a_second_run_differs_and_leaves_the_default_alone():
     assert pas_default["ratio_recomputed"] == pas_second["ratio_recomputed"]
     assert (ROOT / "_build" / "default" / "html" / "index.html").is_file()
 
+
+
+def test_no_page_shows_warnings_or_errors_from_its_code(html_dir):
+    leaking = [p.name for p in (html_dir / "notebooks").glob("*.html")
+               if "output stderr" in p.read_text(encoding="utf-8") or "Traceback" in p.read_text(encoding="utf-8")]
+    assert leaking == []

@@ -8,6 +8,7 @@ from helpers.params import load_params, params_from, parse_params
 VALID = {
     "run_name": "test", "period_start": "2021-04-01", "period_end": "2022-03-31", "force": "Metropolitan Police",
     "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
+    "home_office_sources": ["ho_outcomes_2018_19"], "comparators": ["Metropolitan Police", "England and Wales"],
 }
 
 
@@ -61,7 +62,7 @@ def test_survey_year_shape():
 def test_yaml_dates_and_file_name_in_errors(tmp_path):
     path = tmp_path / "run.yml"
     path.write_text("run_name: x\nperiod_start: 2021-04-01\nperiod_end: 2022-03-31\nforce: F\n"
-                    "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nsuppression_threshold: 10\n")
+                    "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nsuppression_threshold: 10\nhome_office_sources: [ho]\ncomparators: [Metropolitan Police]\n")
     params = load_params(path)
     assert params.period_end == dt.date(2022, 3, 31) and params.suppression_threshold == 10
     path.write_text("run_name: x\ncolour: blue\n")
@@ -79,3 +80,15 @@ def test_shipped_parameter_files_are_valid():
 
     for path in sorted((ROOT / "params").glob("*.yml")):
         assert load_params(path).run_name == path.stem
+
+
+@pytest.mark.parametrize("bad", [[], "ho_outcomes_2018_19", [""], [3]])
+def test_lists_must_be_non_empty_lists_of_names(bad):
+    with pytest.raises(InputError, match="'comparators' must be a non-empty list of names"):
+        parse_params({**VALID, "comparators": bad})
+
+
+def test_count_basis_is_one_of_the_two_home_office_counts():
+    assert parse_params({**VALID, "count_basis": "closed_in_quarter"}).count_basis == "closed_in_quarter"
+    with pytest.raises(InputError, match="'count_basis' must be one of recorded_in_quarter, closed_in_quarter"):
+        parse_params({**VALID, "count_basis": "recorded"})
