@@ -93,25 +93,18 @@ def test_unknown_header_names_file_and_column(tmp_path):
         ho.load(path)
 
 
-def test_unknown_outcome_type_names_file_column_and_row(tmp_path):
+@pytest.mark.parametrize("row, column, value, blank_row, message", [
+    (3, 10, "19", False, r"t\.csv: column 'Outcome Type', row 5: outcome type '19' is not one of"),
+    (1, 11, "4*", False, r"t\.csv: column 'Force outcomes for offences recorded in quarter', row 3: '4\*'"),
+    # after a skipped blank row the reported row is still the file's row
+    (2, 11, "4*", True, r"recorded in quarter', row 5: '4\*'"),
+], ids=["unknown outcome type", "non-numeric count", "row number after a blank row"])
+def test_faults_name_file_column_and_row(tmp_path, row, column, value, blank_row, message):
     data = rows()
-    data[3][10] = "19"
-    with pytest.raises(InputError, match=r"t\.csv: column 'Outcome Type', row 5: outcome type '19' is not one of"):
-        ho.load(write_csv(tmp_path / "t.csv", OLD, data))
-
-
-def test_non_numeric_count_names_file_column_and_row(tmp_path):
-    data = rows()
-    data[1][11] = "4*"
-    with pytest.raises(InputError, match=r"t\.csv: column 'Force outcomes for offences recorded in quarter', row 3: '4\*'"):
-        ho.load(write_csv(tmp_path / "t.csv", OLD, data))
-
-
-def test_row_numbers_count_skipped_blank_rows(tmp_path):
-    data = rows()
-    data.insert(1, [""] * 13)
-    data[3][11] = "4*"
-    with pytest.raises(InputError, match=r"column 'Force outcomes for offences recorded in quarter', row 5: '4\*'"):
+    data[row][column] = value
+    if blank_row:
+        data.insert(1, [""] * 13)
+    with pytest.raises(InputError, match=message):
         ho.load(write_csv(tmp_path / "t.csv", OLD, data))
 
 
