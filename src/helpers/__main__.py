@@ -1,8 +1,9 @@
-"""Command line: `python -m helpers fetch|run ...` (see README)."""
+"""Command line: `python -m helpers fetch|run|validate-extract ...` (see README)."""
 import argparse
 import sys
 from pathlib import Path
 
+from .contract import validate
 from .errors import InputError
 from .params import load_params
 from .paths import resolve
@@ -21,8 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--mirror", type=Path, help="folder holding the source files (overrides the parameter)")
     run_cmd.add_argument("--render-only", action="store_true", help="render the committed notebooks, executing nothing")
     run_cmd.add_argument("--update-baseline", action="store_true", help="copy the executed notebooks into notebooks/")
+    check_cmd = commands.add_parser("validate-extract", help="check a crime-report extract against the contract")
+    check_cmd.add_argument("--extract", type=Path, required=True, help="folder of the five extract files")
     args = parser.parse_args(argv)
     try:
+        if args.command == "validate-extract":
+            extract = validate(resolve(args.extract))
+            counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from {stem}').fetchone()[0]:,}"
+                               for stem in extract.files)
+            print(f"{args.extract}: follows the contract ({counts} rows)")
+            return 0
         params = load_params(resolve(args.params))
         if args.command == "fetch":
             paths = fetch(resolve(args.mirror or params.mirror), resolve(params.raw_dir))
