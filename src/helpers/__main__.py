@@ -1,5 +1,6 @@
-"""Command line: `python -m helpers fetch|run|validate-extract ...` (see README)."""
+"""Command line: `python -m helpers fetch|run|synth-extract|validate-extract ...` (see README)."""
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -7,8 +8,8 @@ from .contract import validate
 from .errors import InputError
 from .params import load_params
 from .paths import resolve
-from .runner import RunError, run
-from .sources import fetch
+from .synth import generate
+from .runner import RunError, bring_data, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,10 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--mirror", type=Path, help="folder holding the source files (overrides the parameter)")
     run_cmd.add_argument("--render-only", action="store_true", help="render the committed notebooks, executing nothing")
     run_cmd.add_argument("--update-baseline", action="store_true", help="copy the executed notebooks into notebooks/")
+    synth_cmd = commands.add_parser("synth-extract", help="write a synthetic crime-report extract")
+    synth_cmd.add_argument("--out", type=Path, required=True)
+    synth_cmd.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first reported date, YYYY-MM-DD")
+    synth_cmd.add_argument("--end", type=dt.date.fromisoformat, required=True, help="last reported date, YYYY-MM-DD")
+    synth_cmd.add_argument("--scale", type=float, default=1.0, help="1.0 = the pack's volumes")
+    synth_cmd.add_argument("--seed", type=int, default=1)
+    synth_cmd.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     check_cmd = commands.add_parser("validate-extract", help="check a crime-report extract against the contract")
     check_cmd.add_argument("--extract", type=Path, required=True, help="folder of the five extract files")
     args = parser.parse_args(argv)
     try:
+        if args.command == "synth-extract":
+            manifest = generate(resolve(args.out), args.start, args.end, args.scale, args.seed, args.format)
+            print(f"{args.out}: synthetic extract, {manifest['reports']:,} reports ({manifest['rows']})")
+            return 0
         if args.command == "validate-extract":
             extract = validate(resolve(args.extract))
             counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from {stem}').fetchone()[0]:,}"
@@ -34,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         params = load_params(resolve(args.params))
         if args.command == "fetch":
-            paths = fetch(resolve(args.mirror or params.mirror), resolve(params.raw_dir))
-            print(f"{len(paths)} sources verified in {resolve(params.raw_dir)}")
+            bring_data(params, resolve(args.mirror) if args.mirror else None)
+            print(f"Sources verified in {resolve(params.raw_dir)}; extract in {resolve(params.extract_dir)}")
         else:
             run(params, args.params, resolve(args.mirror) if args.mirror else None, args.render_only, args.update_baseline)
     except (InputError, RunError) as exc:

@@ -68,7 +68,8 @@ def _load(con: duckdb.DuckDBPyConnection, stem: str, path: Path) -> None:
         columns = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
-    text = ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in columns if c != "file_row_number")
+    # An empty cell means "not recorded" (the contract), in CSV and Parquet alike.
+    text = ", ".join(f'nullif(cast("{c}" as varchar), \'\') as "{c}"' for c in columns if c != "file_row_number")
     con.execute(f'create table "{stem}" as select {line} as _line, {text} from {source}')
 
 

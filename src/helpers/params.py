@@ -12,6 +12,10 @@ Keys (all required unless a default is shown):
   count_basis            Home Office count: recorded_in_quarter (the pack's) or closed_in_quarter
   comparators            forces chapter 03 compares ("England and Wales" = all forces bar BTP)
   cps_table              CPS attrition table (CSV, chapter 04); empty for the illustrative series
+  extract_dir            folder of the crime-report extract (../shared/contracts/cris-extract.md)
+  synthetic              true: the extract is the project's synthetic one, generated if missing
+  synthetic_seed         seed of the synthetic extract (same seed, same bytes)
+  synthetic_scale        its size, 1.0 = the pack's volumes
 """
 import datetime as dt
 import re
@@ -21,7 +25,8 @@ from pathlib import Path
 from .errors import InputError
 from .io import read_yaml
 
-DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": ""}
+DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": "",
+            "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0}
 LISTS = ("home_office_sources", "comparators")
 COUNT_BASES = ("recorded_in_quarter", "closed_in_quarter")
 
@@ -37,9 +42,13 @@ class Params:
     raw_dir: str
     home_office_sources: tuple[str, ...]
     comparators: tuple[str, ...]
+    extract_dir: str
     suppression_threshold: int = 100
     count_basis: str = "recorded_in_quarter"
     cps_table: str = ""
+    synthetic: bool = True
+    synthetic_seed: int = 1
+    synthetic_scale: float = 1.0
 
     def for_notebook(self) -> dict:
         """Values papermill injects: plain strings and numbers only."""
@@ -85,10 +94,18 @@ def parse_params(raw: dict, source: str = "parameters") -> Params:
         values[key] = tuple(items)
     if values["count_basis"] not in COUNT_BASES:
         raise InputError(f"{source}: 'count_basis' must be one of {', '.join(COUNT_BASES)}, got {values['count_basis']!r}")
+    if not isinstance(values["synthetic"], bool):
+        raise InputError(f"{source}: 'synthetic' must be true or false, got {values['synthetic']!r}")
+    if not isinstance(values["synthetic_seed"], int) or isinstance(values["synthetic_seed"], bool):
+        raise InputError(f"{source}: 'synthetic_seed' must be a whole number, got {values['synthetic_seed']!r}")
+    scale = values["synthetic_scale"]
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+        raise InputError(f"{source}: 'synthetic_scale' must be a positive number, got {scale!r}")
+    values["synthetic_scale"] = float(scale)
     threshold = values["suppression_threshold"]
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise InputError(f"{source}: 'suppression_threshold' must be a whole number of at least 1, got {threshold!r}")
-    typed = ("period_start", "period_end", "suppression_threshold", *LISTS)
+    typed = ("period_start", "period_end", "suppression_threshold", "synthetic", "synthetic_seed", "synthetic_scale", *LISTS)
     return Params(**{k: values[k] if k in typed else str(values[k]) for k in known})
 
 

@@ -1,5 +1,8 @@
 """Figures the pack publishes without data behind them, transcribed in data/published/.
 
+A value may be empty only where a `note` column says why (suppressed as N<100, or not
+applicable); it is read as NaN.
+
 They are shown as published figures beside, never instead of, computed ones.
 """
 import pandas as pd
@@ -20,7 +23,10 @@ def load(name: str) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-    for row, (key, value) in enumerate(zip(table["key"], table["value"]), start=2):
+    notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
+    for row, (key, value, note) in enumerate(zip(table["key"], table["value"], notes), start=2):
+        if value == "" and note:
+            continue  # suppressed or not applicable in the pack, as the note says
         try:
             float(value)
         except ValueError:
@@ -28,5 +34,5 @@ def load(name: str) -> pd.DataFrame:
     repeated = table["key"][table["key"].duplicated()].tolist()
     if repeated:
         raise InputError(f"{path}: key {repeated[0]!r} appears more than once")
-    table["value"] = table["value"].astype(float)
+    table["value"] = pd.to_numeric(table["value"])
     return table.set_index("key")

@@ -24,6 +24,7 @@ from .errors import InputError
 from .params import Params
 from .paths import ROOT, resolve
 from .sources import fetch, load_sources
+from .synth import ensure
 
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "_build"
@@ -138,12 +139,22 @@ def render(tree: Path, html_dir: Path) -> None:
     built.rename(html_dir)
 
 
+def bring_data(params: Params, mirror: Path | None = None) -> None:
+    """Public sources from the mirror; the synthetic extract generated if the run uses one."""
+    fetch(mirror or resolve(params.mirror), resolve(params.raw_dir))
+    if params.synthetic:
+        ensure(resolve(params.extract_dir), params.period_start, params.period_end, params.synthetic_scale,
+               params.synthetic_seed)
+    elif not resolve(params.extract_dir).is_dir():
+        raise InputError(f"extract folder {resolve(params.extract_dir)} does not exist (extract_dir in the parameters)")
+
+
 def run(params: Params, params_path: Path, mirror: Path | None = None, render_only: bool = False,
         update_baseline: bool = False) -> Path:
     """Produce the book of one run; returns the path of its index.html."""
     started = dt.datetime.now()
     out = BUILD / params.run_name
-    fetch(mirror or resolve(params.mirror), resolve(params.raw_dir))
+    bring_data(params, mirror)
     executed = out / "notebooks"
     if render_only:
         shutil.rmtree(executed, ignore_errors=True)

@@ -96,6 +96,14 @@ def test_parquet_files_report_record_numbers_and_count_the_rest(tmp_path):
         contract.validate(write_extract(tmp_path / "x", edits, parquet={"victims"}))
 
 
+def test_empty_strings_in_parquet_are_not_recorded(tmp_path):
+    folder = write_extract(tmp_path / "x", parquet={"victims"})
+    frame = pd.read_parquet(folder / "victims.parquet").fillna("")  # '' rather than null
+    frame.to_parquet(folder / "victims.parquet")
+    extract = contract.validate(folder)
+    assert extract.con.execute("select count(*) from victims where age is null").fetchone()[0] == 1
+
+
 def test_validation_writes_nothing(tmp_path):
     folder = write_extract(tmp_path / "x", [("victims", 0, "sex", "M")])
     before = sorted(p.name for p in folder.iterdir())

@@ -37,7 +37,8 @@ def test_formats_skip_text_cells():
 def test_run_banner_names_the_run_and_warns_on_synthetic_data():
     params = parse_params({"run_name": "fy22", "period_start": "2022-04-01", "period_end": "2023-03-31",
                            "force": "Metropolitan Police", "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
-                           "home_office_sources": ["ho"], "comparators": ["Metropolitan Police"]})
+                           "home_office_sources": ["ho"], "comparators": ["Metropolitan Police"],
+                           "extract_dir": "x"})
     html = display.run_banner(params, "synthetic").data
     assert 'class="admonition warning"' in html and "SYNTHETIC" in html
     assert "<code>fy22</code>" in html and "01 April 2022 to 31 March 2023" in html

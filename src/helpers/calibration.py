@@ -1,0 +1,174 @@
+"""How closely a synthetic extract reproduces the pack's published figures.
+
+Each published target is set beside the value measured on the generated extract
+(its `truth/cohort.parquet`, the generator's own record of the combined analysis
+dataset; the project's dataset build will measure from the extract files instead
+once it exists). Tolerances follow the brief:
+- rates: within 3 percentage points, or the 99% sampling interval of a rate on the
+  cell's size where that is wider; cells of fewer than 100 reports are not assessed;
+- odds ratios: within 20%, or the target inside the fitted 95% confidence interval;
+- volumes: within 5% of the published volume scaled to the extract's size;
+- "at most" targets: the measured value does not exceed the target.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from . import published
+from .synth import AREAS
+
+Z99 = 2.576
+MIN_CELL = 100
+LATE_DAYS = 84  # 12 weeks
+VOLUME_TOLERANCE = 0.05
+OR_TOLERANCE = 0.20
+AREA_LABEL = {"all": "All crime", "da": "DA", "adult_sexual": "Adult sexual offences", "adult_rape": "Adult rape",
+              "csa": "CSA", "stalking": "Stalking", "hate_crime": "Hate crime", "syv": "SYV",
+              "violence_with_injury": "Violence with injury"}
+DIMENSION = {"Sex": "victim_sex_group", "Ethnicity": "victim_ethnic_group", "Age": "victim_age_group",
+             "Age detail": "victim_age_detail"}
+# The all-crime model used to measure the odds ratios: the generator's drivers plus crime type.
+MODEL_TERMS = ["rape", "current_or_ex_partner", "family_or_known", "suspect_under_18", "arrested_on_scene",
+               "arrested_later", "reported_over_a_year_later", "victim_under_18", "private_residential", "hotel_hostel",
+               "third_party_authority", "repeat_victim", "violence_with_injury", "other_sexual",
+               "arson_criminal_damage", "robbery", "public_order", "domestic_incident"]
+
+
+def load_truth(extract: Path) -> tuple[pd.DataFrame, dict]:
+    return pd.read_parquet(Path(extract) / "truth" / "cohort.parquet"), json.loads((Path(extract) / "extract.json").read_text())
+
+
+def _rate_row(group, key, measure, target_pct, values: pd.Series) -> dict:
+    n = int(values.size)
+    measured = 100 * values.mean() if n else np.nan
+    p = target_pct / 100
+    tolerance = max(3.0, 100 * Z99 * np.sqrt(p * (1 - p) / n)) if n else np.nan
+    assessed = n >= MIN_CELL
+    return {"group": group, "key": key, "measure": measure, "published": target_pct, "measured": measured, "n": n,
+            "tolerance": tolerance, "assessed": assessed,
+            "within": bool(abs(measured - target_pct) <= tolerance) if assessed else None}
+
+
+def rates_by_area(cohort: pd.DataFrame) -> list[dict]:
+    rows = []
+    bcu = published.load("withdrawal_by_bcu").reset_index()
+    for r in bcu.itertuples():
+        area = r.key.split("|")[0]
+        cell = cohort if area == "all" else cohort[cohort[area]]
+        if r.bcu != "All BCUs":
+            cell = cell[cell["bcu"] == r.bcu]
+        rows.append(_rate_row("Withdrawal by BCU and crime area", r.key, f"{AREA_LABEL[area]}, {r.bcu}", r.value,
+                              cell["withdrawn"]))
+    victim = published.load("withdrawal_by_victim").reset_index()
+    for r in victim[(victim["statistic"] == "rate") & victim["value"].notna()].itertuples():
+        area, dim, category = r.key.split("|")
+        if dim == "total":
+            continue
+        cell = cohort if area == "all" else cohort[cohort[area]]
+        cell = cell[cell[DIMENSION[dim]] == category]
+        rows.append(_rate_row("Withdrawal by victim characteristics", r.key,
+                              f"{AREA_LABEL[area]}, victim {dim.lower()} {category}", r.value, cell["withdrawn"]))
+    return rows
+
+
+def headline_rows(cohort: pd.DataFrame, scale_factor: float) -> list[dict]:
+    """Volumes, headline rates, outcome mix, time to withdrawal and data problems."""
+    targets = published.load("withdrawal_headlines")
+    suspect = cohort[cohort["suspect"]]
+    withdrawn = cohort[cohort["withdrawn"]]
+    late = withdrawn["days_to_complete"] > LATE_DAYS
+    named = ~cohort["suspect"] & cohort["outcome_code"].isin(["15", "16", "1", "1A"])
+    known_in = {code: suspect[suspect["outcome_code"] == code]["suspect_known"] for code in ("14", "18")}
+    measures = {
+        "rate_suspect_recorded": suspect["withdrawn"],
+        "rate_suspect_known": cohort[cohort["suspect_known"]]["withdrawn"],
+        "rate_robbery": cohort[cohort["crime_type"] == "Robbery"]["withdrawn"],
+        "rate_arson_criminal_damage": cohort[cohort["crime_type"] == "Arson and criminal damage"]["withdrawn"],
+        "rate_hbv": cohort[cohort["hbv"]]["withdrawn"],
+        "judicial_syv": cohort[cohort["syv"]]["outcome_group"] == "Judicial",
+        "evidential_robbery": cohort[cohort["crime_type"] == "Robbery"]["outcome_group"] == "Evidential difficulties",
+        "evidential_arson_criminal_damage":
+            cohort[cohort["crime_type"] == "Arson and criminal damage"]["outcome_group"] == "Evidential difficulties",
+        "evidential_hate_crime": cohort[cohort["hate_crime"]]["outcome_group"] == "Evidential difficulties",
+        "dq_victim_ethnicity_unknown": cohort["victim_ethnic"].isin(["IC0", ""]),
+        "dq_victim_self_defined_missing": cohort["victim_sde"] == "",
+        "dq_suspect_ethnicity_missing": suspect["suspect_ethnic"] == "",
+        "dq_suspect_self_defined_missing": suspect["suspect_sde"] == "",
+        "dq_suspect_sex_missing": suspect["suspect_sex"].isin(["", "Unknown"]),
+        "dq_no_suspect_named_outcome": named[~cohort["suspect"]],
+        "dq_known_in_outcome_14": known_in["14"],
+        "dq_known_in_outcome_18": known_in["18"],
+    }
+    for key in [k for k in targets.index if k.startswith("late_")]:
+        measures[key] = late[withdrawn[key[len("late_"):]]]
+    rows = []
+    for key, values in measures.items():
+        target = targets.loc[key]
+        row = _rate_row("Headline figures", key, target["measure"], target["value"], values)
+        row["comparison"] = target["comparison"]
+        if target["comparison"] == "at_most":
+            row.update(tolerance=0.0, within=bool(row["measured"] <= target["value"]) if row["assessed"] else None)
+        rows.append(row)
+    volumes = {"cohort_reports": len(cohort), "suspect_reports": int(cohort["suspect"].sum()),
+               "no_suspect_reports": int((~cohort["suspect"]).sum())}
+    area_totals = published.load("withdrawal_by_victim")
+    for area in AREAS:
+        volumes[f"{area}|total|n"] = int(cohort[area].sum())
+    for key, measured in volumes.items():
+        source = targets if key in targets.index else area_totals
+        target = source.loc[key, "value"] * scale_factor
+        rows.append({"group": "Volumes", "key": key, "measure": source.loc[key, "measure"], "published": target,
+                     "measured": measured, "n": measured, "tolerance": VOLUME_TOLERANCE * target, "assessed": True,
+                     "within": bool(abs(measured - target) <= VOLUME_TOLERANCE * target)})
+    return rows
+
+
+def model_frame(cohort: pd.DataFrame) -> pd.DataFrame:
+    """0/1 design of the all-crime model (suspect recorded), as the generator defines its drivers."""
+    s = cohort[cohort["suspect"]]
+    ct = s["crime_type"]
+    x = pd.DataFrame({
+        "rape": ct == "Rape", "current_or_ex_partner": s["partner"], "family_or_known": s["suspect_known"] & ~s["partner"],
+        "suspect_under_18": s["suspect_under_18"], "arrested_on_scene": s["arrested_on_scene"],
+        "arrested_later": s["arrested_later"], "reported_over_a_year_later": s["delay"] == "Over a year",
+        "victim_under_18": s["victim_under_18"], "private_residential": s["venue"] == "Private residential",
+        "hotel_hostel": s["venue"] == "Hotel/hostel", "third_party_authority": s["how_notified"] == "Third party authority",
+        "repeat_victim": s["repeat_victim"], "violence_with_injury": ct == "Violence with injury",
+        "other_sexual": ct == "Other sexual offences", "arson_criminal_damage": ct == "Arson and criminal damage",
+        "robbery": ct == "Robbery", "public_order": ct == "Public order offences", "domestic_incident": s["da"],
+    }).astype(float)
+    return x.assign(withdrawn=s["withdrawn"].astype(float))
+
+
+def odds_ratio_rows(cohort: pd.DataFrame) -> list[dict]:
+    frame = model_frame(cohort)
+    fit = sm.Logit(frame["withdrawn"], sm.add_constant(frame[MODEL_TERMS])).fit(disp=0)
+    ci = fit.conf_int()
+    targets = published.load("withdrawal_headlines")
+    rows = []
+    for key in [k for k in targets.index if k.startswith("or_")]:
+        term = key[3:]
+        target = targets.loc[key, "value"]
+        measured = float(np.exp(fit.params[term]))
+        low, high = float(np.exp(ci.loc[term, 0])), float(np.exp(ci.loc[term, 1]))
+        within = abs(measured / target - 1) <= OR_TOLERANCE or low <= target <= high
+        rows.append({"group": "Driver odds ratios (all-crime model)", "key": key, "measure": targets.loc[key, "measure"],
+                     "published": target, "measured": measured, "n": int(fit.nobs),
+                     "tolerance": max(OR_TOLERANCE * target, max(target - low, high - target) if low <= target <= high else 0),
+                     "assessed": True, "within": bool(within), "ci_low": low, "ci_high": high})
+    return rows
+
+
+def calibration_table(extract: Path) -> pd.DataFrame:
+    """Every target, measured, with its tolerance and whether it is met."""
+    cohort, manifest = load_truth(extract)
+    months = (pd.Timestamp(manifest["period_end"]) - pd.Timestamp(manifest["period_start"])).days + 1
+    scale_factor = manifest["scale"] * months / 365.25
+    table = pd.DataFrame(rates_by_area(cohort) + headline_rows(cohort, scale_factor) + odds_ratio_rows(cohort))
+    table["difference"] = table["measured"] - table["published"]
+    table["comparison"] = table["comparison"].fillna("equal")
+    table["within"] = table["within"].astype("boolean")  # NA where a cell is too small to assess
+    return table

@@ -1,0 +1,108 @@
+import datetime as dt
+import hashlib
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import calibration, contract, synth
+from helpers.__main__ import main
+from helpers.paths import ROOT
+
+START, END = dt.date(2021, 4, 1), dt.date(2022, 3, 31)
+DEFAULT = ROOT / "data" / "extracts" / "synthetic-fy2021-22"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synth") / "x"
+    synth.generate(folder, START, END, scale=0.03, seed=7, progress=None)
+    return folder
+
+
+def digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_small_extract_follows_the_contract_and_holds_every_exclusion(small):
+    con = contract.validate(small).con
+    one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    assert one("select count(*) from (select crime_ref from offences group by crime_ref having count(*) > 1)") > 0
+    assert one("select count(*) from (select crime_ref from victims group by crime_ref having count(*) > 1)") > 0
+    assert one("select count(*) from (select crime_ref from suspects group by crime_ref having count(*) > 1)") > 0
+    assert one("select count(*) from offences where crime_ref not in (select crime_ref from victims)") > 0
+    assert one("select count(*) from offences where major_crime in ('Theft', 'Burglary', 'Drug Offences')") > 0
+    for code in ("NC", "ADMIN"):
+        assert one(f"select count(*) from offences where outcome_code = '{code}'") > 0
+    assert one("select count(*) from offences where outcome_code is null and offence_seq = '1'") > 0
+    assert one("select count(*) from offences where reported_date < '2021-04-01' or reported_date > '2022-03-31'") > 0
+    assert one("select count(*) from flags where flag = 'Domestic Incident'") > 0
+    assert one("select count(*) from knife_crime_features") > 0
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(small, tmp_path):
+    synth.generate(tmp_path / "again", START, END, scale=0.03, seed=7, progress=None)
+    assert digest(tmp_path / "again") == digest(small)
+    synth.generate(tmp_path / "other", START, END, scale=0.03, seed=8, progress=None)
+    assert digest(tmp_path / "other")["offences.parquet"] != digest(small)["offences.parquet"]
+
+
+def test_labelled_synthetic_in_file_metadata_and_manifest(small, tmp_path):
+    meta = json.loads(pq.read_schema(small / "victims.parquet").metadata[b"vw.synthetic"])
+    assert meta["synthetic"] is True and meta["seed"] == 7
+    manifest = json.loads((small / "extract.json").read_text())
+    assert manifest["synthetic"] is True and "SYNTHETIC" in manifest["note"]
+    synth.generate(tmp_path / "csv", START, END, scale=0.01, seed=7, fmt="csv", progress=None)
+    contract.validate(tmp_path / "csv")
+    assert json.loads((tmp_path / "csv" / "extract.json").read_text())["format"] == "csv"
+
+
+def test_ensure_reuses_a_matching_extract_and_remakes_a_different_one(tmp_path):
+    first = synth.ensure(tmp_path / "e", START, END, 0.01, 3)
+    stamp = (tmp_path / "e" / "offences.parquet").stat().st_mtime_ns
+    assert synth.ensure(tmp_path / "e", START, END, 0.01, 3) == first
+    assert (tmp_path / "e" / "offences.parquet").stat().st_mtime_ns == stamp
+    assert synth.ensure(tmp_path / "e", START, END, 0.01, 4)["seed"] == 4
+
+
+def test_systematic_draw_keeps_each_probability_and_balances_blocks():
+    p = np.linspace(0.05, 0.95, 10)
+    block = np.repeat([0, 1], 5)
+    draws = np.array([synth.systematic_draw(np.random.default_rng(s), p, [block]) for s in range(4000)])
+    np.testing.assert_allclose(draws.mean(axis=0), p, atol=0.03)
+    per_block = np.stack([draws[:, :5].sum(axis=1), draws[:, 5:].sum(axis=1)], axis=1)
+    expected = [p[:5].sum(), p[5:].sum()]
+    assert (np.abs(per_block - expected) < 1 + 1e-9).all()  # each block within one of its expectation
+
+
+def test_default_extract_meets_every_calibration_target():
+    if not (DEFAULT / "extract.json").exists():
+        pytest.fail("the default synthetic extract is missing: run `make data` first")
+    table = calibration.calibration_table(DEFAULT)
+    assessed = table[table["assessed"]]
+    assert len(assessed) >= 250
+    assert assessed.loc[~assessed["within"], "key"].tolist() == []
+
+
+def test_a_target_that_drifts_out_is_caught(monkeypatch):
+    if not (DEFAULT / "extract.json").exists():
+        pytest.fail("the default synthetic extract is missing: run `make data` first")
+    load = calibration.published.load
+
+    def drifted(name):
+        table = load(name)
+        if name == "withdrawal_by_bcu":
+            table.loc["da|West Area", "value"] += 10  # the pack's 61% read as 71%
+        return table
+
+    monkeypatch.setattr(calibration.published, "load", drifted)
+    table = calibration.calibration_table(DEFAULT).set_index("key")
+    assert not table.loc["da|West Area", "within"]
+    assert table.loc["da|Central East", "within"]
+
+
+def test_cli_refuses_a_period_that_ends_before_it_starts(tmp_path, capsys):
+    assert main(["synth-extract", "--out", str(tmp_path / "x"), "--start", "2022-04-01", "--end", "2021-04-01"]) == 2
+    assert "period must end after it starts" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
