@@ -1,10 +1,11 @@
-"""Command line: `python -m helpers fetch|run|synth-extract|validate-extract ...` (see README)."""
+"""Command line: `python -m helpers fetch|run|synth-extract|validate-extract|build-dataset ...` (see README)."""
 import argparse
 import datetime as dt
 import sys
 from pathlib import Path
 
 from .contract import validate
+from .dataset import build
 from .errors import InputError
 from .params import load_params
 from .paths import resolve
@@ -30,18 +31,31 @@ def main(argv: list[str] | None = None) -> int:
     synth_cmd.add_argument("--scale", type=float, default=1.0, help="1.0 = the pack's volumes")
     synth_cmd.add_argument("--seed", type=int, default=1)
     synth_cmd.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    build_cmd = commands.add_parser("build-dataset", help="build the combined analysis dataset from an extract")
+    build_cmd.add_argument("--extract", type=Path, required=True)
+    build_cmd.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first reported date, YYYY-MM-DD")
+    build_cmd.add_argument("--end", type=dt.date.fromisoformat, required=True, help="last reported date, YYYY-MM-DD")
+    build_cmd.add_argument("--out", type=Path, required=True)
+    build_cmd.add_argument("--mapping", type=Path, help="YAML mapping a force's names and codes to the contract")
     check_cmd = commands.add_parser("validate-extract", help="check a crime-report extract against the contract")
     check_cmd.add_argument("--extract", type=Path, required=True, help="folder of the five extract files")
+    check_cmd.add_argument("--mapping", type=Path, help="YAML mapping a force's names and codes to the contract")
     args = parser.parse_args(argv)
     try:
         if args.command == "synth-extract":
             manifest = generate(resolve(args.out), args.start, args.end, args.scale, args.seed, args.format)
             print(f"{args.out}: synthetic extract, {manifest['reports']:,} reports ({manifest['rows']})")
             return 0
+        if args.command == "build-dataset":
+            manifest = build(resolve(args.extract), args.start, args.end, resolve(args.out),
+                             resolve(args.mapping) if args.mapping else None)
+            print(f"{args.out}: {manifest['reports']:,} reports in the combined analysis dataset ({manifest['seconds']} s)")
+            return 0
         if args.command == "validate-extract":
-            extract = validate(resolve(args.extract))
+            extract = validate(resolve(args.extract), resolve(args.mapping) if args.mapping else None)
             counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from {stem}').fetchone()[0]:,}"
                                for stem in extract.files)
+            extract.close()
             print(f"{args.extract}: follows the contract ({counts} rows)")
             return 0
         params = load_params(resolve(args.params))

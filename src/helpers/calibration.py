@@ -1,9 +1,8 @@
 """How closely a synthetic extract reproduces the pack's published figures.
 
-Each published target is set beside the value measured on the generated extract
-(its `truth/cohort.parquet`, the generator's own record of the combined analysis
-dataset; the project's dataset build will measure from the extract files instead
-once it exists). Tolerances follow the brief:
+Each published target is set beside the value measured on the generated extract by
+the project's own dataset build (helpers.dataset), exactly as a real extract would be
+measured. Tolerances follow the brief:
 - rates: within 3 percentage points, or the 99% sampling interval of a rate on the
   cell's size where that is wider; cells of fewer than 100 reports are not assessed;
 - odds ratios: within 20%, or the target inside the fitted 95% confidence interval;
@@ -28,17 +27,13 @@ OR_TOLERANCE = 0.20
 AREA_LABEL = {"all": "All crime", "da": "DA", "adult_sexual": "Adult sexual offences", "adult_rape": "Adult rape",
               "csa": "CSA", "stalking": "Stalking", "hate_crime": "Hate crime", "syv": "SYV",
               "violence_with_injury": "Violence with injury"}
-DIMENSION = {"Sex": "victim_sex_group", "Ethnicity": "victim_ethnic_group", "Age": "victim_age_group",
+DIMENSION = {"Sex": "victim_sex", "Ethnicity": "victim_ethnicity", "Age": "victim_age_group",
              "Age detail": "victim_age_detail"}
 # The all-crime model used to measure the odds ratios: the generator's drivers plus crime type.
 MODEL_TERMS = ["rape", "current_or_ex_partner", "family_or_known", "suspect_under_18", "arrested_on_scene",
                "arrested_later", "reported_over_a_year_later", "victim_under_18", "private_residential", "hotel_hostel",
                "third_party_authority", "repeat_victim", "violence_with_injury", "other_sexual",
                "arson_criminal_damage", "robbery", "public_order", "domestic_incident"]
-
-
-def load_truth(extract: Path) -> tuple[pd.DataFrame, dict]:
-    return pd.read_parquet(Path(extract) / "truth" / "cohort.parquet"), json.loads((Path(extract) / "extract.json").read_text())
 
 
 def _rate_row(group, key, measure, target_pct, values: pd.Series) -> dict:
@@ -61,7 +56,7 @@ def rates_by_area(cohort: pd.DataFrame) -> list[dict]:
         if r.bcu != "All BCUs":
             cell = cell[cell["bcu"] == r.bcu]
         rows.append(_rate_row("Withdrawal by BCU and crime area", r.key, f"{AREA_LABEL[area]}, {r.bcu}", r.value,
-                              cell["withdrawn"]))
+                              cell["victim_withdrawal"]))
     victim = published.load("withdrawal_by_victim").reset_index()
     for r in victim[(victim["statistic"] == "rate") & victim["value"].notna()].itertuples():
         area, dim, category = r.key.split("|")
@@ -70,35 +65,36 @@ def rates_by_area(cohort: pd.DataFrame) -> list[dict]:
         cell = cohort if area == "all" else cohort[cohort[area]]
         cell = cell[cell[DIMENSION[dim]] == category]
         rows.append(_rate_row("Withdrawal by victim characteristics", r.key,
-                              f"{AREA_LABEL[area]}, victim {dim.lower()} {category}", r.value, cell["withdrawn"]))
+                              f"{AREA_LABEL[area]}, victim {dim.lower()} {category}", r.value, cell["victim_withdrawal"]))
     return rows
 
 
 def headline_rows(cohort: pd.DataFrame, scale_factor: float) -> list[dict]:
     """Volumes, headline rates, outcome mix, time to withdrawal and data problems."""
     targets = published.load("withdrawal_headlines")
-    suspect = cohort[cohort["suspect"]]
-    withdrawn = cohort[cohort["withdrawn"]]
+    recorded = cohort["suspect_recorded"]
+    suspect = cohort[recorded]
+    withdrawn = cohort[cohort["victim_withdrawal"]]
     late = withdrawn["days_to_complete"] > LATE_DAYS
-    named = ~cohort["suspect"] & cohort["outcome_code"].isin(["15", "16", "1", "1A"])
+    named = ~recorded & cohort["outcome_code"].isin(["15", "16", "1", "1A"])
     known_in = {code: suspect[suspect["outcome_code"] == code]["suspect_known"] for code in ("14", "18")}
+    crime = cohort["crime_type"]
     measures = {
-        "rate_suspect_recorded": suspect["withdrawn"],
-        "rate_suspect_known": cohort[cohort["suspect_known"]]["withdrawn"],
-        "rate_robbery": cohort[cohort["crime_type"] == "Robbery"]["withdrawn"],
-        "rate_arson_criminal_damage": cohort[cohort["crime_type"] == "Arson and criminal damage"]["withdrawn"],
-        "rate_hbv": cohort[cohort["hbv"]]["withdrawn"],
+        "rate_suspect_recorded": suspect["victim_withdrawal"],
+        "rate_suspect_known": cohort[cohort["suspect_known"]]["victim_withdrawal"],
+        "rate_robbery": cohort[crime == "Robbery"]["victim_withdrawal"],
+        "rate_arson_criminal_damage": cohort[crime == "Arson and criminal damage"]["victim_withdrawal"],
+        "rate_hbv": cohort[cohort["hbv"]]["victim_withdrawal"],
         "judicial_syv": cohort[cohort["syv"]]["outcome_group"] == "Judicial",
-        "evidential_robbery": cohort[cohort["crime_type"] == "Robbery"]["outcome_group"] == "Evidential difficulties",
-        "evidential_arson_criminal_damage":
-            cohort[cohort["crime_type"] == "Arson and criminal damage"]["outcome_group"] == "Evidential difficulties",
+        "evidential_robbery": cohort[crime == "Robbery"]["outcome_group"] == "Evidential difficulties",
+        "evidential_arson_criminal_damage": cohort[crime == "Arson and criminal damage"]["outcome_group"] == "Evidential difficulties",
         "evidential_hate_crime": cohort[cohort["hate_crime"]]["outcome_group"] == "Evidential difficulties",
-        "dq_victim_ethnicity_unknown": cohort["victim_ethnic"].isin(["IC0", ""]),
-        "dq_victim_self_defined_missing": cohort["victim_sde"] == "",
-        "dq_suspect_ethnicity_missing": suspect["suspect_ethnic"] == "",
-        "dq_suspect_self_defined_missing": suspect["suspect_sde"] == "",
-        "dq_suspect_sex_missing": suspect["suspect_sex"].isin(["", "Unknown"]),
-        "dq_no_suspect_named_outcome": named[~cohort["suspect"]],
+        "dq_victim_ethnicity_unknown": cohort["victim_ethnic_appearance"].isna() | (cohort["victim_ethnic_appearance"] == "IC0"),
+        "dq_victim_self_defined_missing": cohort["victim_self_defined_ethnicity"].isna(),
+        "dq_suspect_ethnicity_missing": suspect["suspect_ethnic_appearance"].isna(),
+        "dq_suspect_self_defined_missing": suspect["suspect_self_defined_ethnicity"].isna(),
+        "dq_suspect_sex_missing": suspect["suspect_sex_recorded"].isna() | (suspect["suspect_sex_recorded"] == "Unknown"),
+        "dq_no_suspect_named_outcome": named[~recorded],
         "dq_known_in_outcome_14": known_in["14"],
         "dq_known_in_outcome_18": known_in["18"],
     }
@@ -112,8 +108,8 @@ def headline_rows(cohort: pd.DataFrame, scale_factor: float) -> list[dict]:
         if target["comparison"] == "at_most":
             row.update(tolerance=0.0, within=bool(row["measured"] <= target["value"]) if row["assessed"] else None)
         rows.append(row)
-    volumes = {"cohort_reports": len(cohort), "suspect_reports": int(cohort["suspect"].sum()),
-               "no_suspect_reports": int((~cohort["suspect"]).sum())}
+    volumes = {"cohort_reports": len(cohort), "suspect_reports": int(recorded.sum()),
+               "no_suspect_reports": int((~recorded).sum())}
     area_totals = published.load("withdrawal_by_victim")
     for area in AREAS:
         volumes[f"{area}|total|n"] = int(cohort[area].sum())
@@ -127,20 +123,23 @@ def headline_rows(cohort: pd.DataFrame, scale_factor: float) -> list[dict]:
 
 
 def model_frame(cohort: pd.DataFrame) -> pd.DataFrame:
-    """0/1 design of the all-crime model (suspect recorded), as the generator defines its drivers."""
-    s = cohort[cohort["suspect"]]
+    """0/1 design of the generator's drivers plus crime type, for reports with a suspect recorded.
+    (The project's driver models replace this with the pack's full model 3.)"""
+    s = cohort[cohort["suspect_recorded"]]
     ct = s["crime_type"]
+    partner = s["relationship"] == "Current/ex-partner"
     x = pd.DataFrame({
-        "rape": ct == "Rape", "current_or_ex_partner": s["partner"], "family_or_known": s["suspect_known"] & ~s["partner"],
-        "suspect_under_18": s["suspect_under_18"], "arrested_on_scene": s["arrested_on_scene"],
+        "rape": ct == "Rape", "current_or_ex_partner": partner, "family_or_known": s["suspect_known"] & ~partner,
+        "suspect_under_18": s["suspect_age_group"] == "1-17", "arrested_on_scene": s["arrested_on_scene"],
         "arrested_later": s["arrested_later"], "reported_over_a_year_later": s["delay"] == "Over a year",
-        "victim_under_18": s["victim_under_18"], "private_residential": s["venue"] == "Private residential",
-        "hotel_hostel": s["venue"] == "Hotel/hostel", "third_party_authority": s["how_notified"] == "Third party authority",
+        "victim_under_18": s["victim_age_group"] == "1-17", "private_residential": s["venue"] == "Private residential",
+        "hotel_hostel": s["venue"] == "Hotel/hostel", "third_party_authority": s["how_reported"] == "Third party authority",
         "repeat_victim": s["repeat_victim"], "violence_with_injury": ct == "Violence with injury",
         "other_sexual": ct == "Other sexual offences", "arson_criminal_damage": ct == "Arson and criminal damage",
-        "robbery": ct == "Robbery", "public_order": ct == "Public order offences", "domestic_incident": s["da"],
+        "robbery": ct == "Robbery", "public_order": ct == "Public order offences",
+        "domestic_incident": s["flag_domestic_incident"],
     }).astype(float)
-    return x.assign(withdrawn=s["withdrawn"].astype(float))
+    return x.assign(withdrawn=s["victim_withdrawal"].astype(float))
 
 
 def odds_ratio_rows(cohort: pd.DataFrame) -> list[dict]:
@@ -162,9 +161,9 @@ def odds_ratio_rows(cohort: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def calibration_table(extract: Path) -> pd.DataFrame:
-    """Every target, measured, with its tolerance and whether it is met."""
-    cohort, manifest = load_truth(extract)
+def calibration_table(extract: Path, cohort: pd.DataFrame) -> pd.DataFrame:
+    """Every target, measured on the built `cohort` of `extract`, with its tolerance and whether it is met."""
+    manifest = json.loads((Path(extract) / "extract.json").read_text())
     months = (pd.Timestamp(manifest["period_end"]) - pd.Timestamp(manifest["period_start"])).days + 1
     scale_factor = manifest["scale"] * months / 365.25
     table = pd.DataFrame(rates_by_area(cohort) + headline_rows(cohort, scale_factor) + odds_ratio_rows(cohort))

@@ -123,3 +123,14 @@ def glue_number(name: str, value) -> None:
 def collapsible(title: str, content: HTML) -> HTML:
     """A section a reader opens on demand (long or secondary tables)."""
     return HTML(f"<details><summary>{html.escape(title)}</summary>{content.data}</details>")
+
+
+def suppress(frame: pd.DataFrame, columns: list[str], base: pd.Series, threshold: int) -> pd.DataFrame:
+    """Cells in `columns` whose base count is below `threshold` become "N<threshold" (a count
+    exactly at the threshold is shown), as the pack publishes small cells."""
+    out = frame.copy()
+    small = base.to_numpy() < threshold
+    for column in columns:
+        out[column] = out[column].astype(object)
+        out.loc[small, column] = f"N<{threshold}"
+    return out

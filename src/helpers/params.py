@@ -13,6 +13,7 @@ Keys (all required unless a default is shown):
   comparators            forces chapter 03 compares ("England and Wales" = all forces bar BTP)
   cps_table              CPS attrition table (CSV, chapter 04); empty for the illustrative series
   extract_dir            folder of the crime-report extract (../shared/contracts/cris-extract.md)
+  dataset_dir            where the run's analysis dataset is built (row-level: keep it out of git)
   synthetic              true: the extract is the project's synthetic one, generated if missing
   synthetic_seed         seed of the synthetic extract (same seed, same bytes)
   synthetic_scale        its size, 1.0 = the pack's volumes
@@ -43,6 +44,7 @@ class Params:
     home_office_sources: tuple[str, ...]
     comparators: tuple[str, ...]
     extract_dir: str
+    dataset_dir: str
     suppression_threshold: int = 100
     count_basis: str = "recorded_in_quarter"
     cps_table: str = ""

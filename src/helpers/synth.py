@@ -260,7 +260,7 @@ def _masks(r: pd.DataFrame, target_list) -> list[np.ndarray]:
     return masks
 
 
-MIN_MARGIN_ROWS = 30  # smaller cells are not fitted: their offsets would chase noise
+MIN_MARGIN_ROWS = 15  # smaller cells (within a chunk) are not fitted: their offsets would chase noise
 
 
 def calibrate(r: pd.DataFrame, cfg: dict) -> np.ndarray:
@@ -362,9 +362,12 @@ def tables(r: pd.DataFrame, cfg: dict, period: Period, first_ref: int, rng: np.r
     for t, s in types.items():
         mask = (r["crime_type"] == t).to_numpy()
         description[mask] = _pick(rng, mask.sum(), s["offences"], [1] * len(s["offences"]))
+        for area, share in (("da", cfg["da_title_share"]), ("hate_crime", cfg["hate_title_share"])):
+            titles = s.get(f"{area.split('_')[0]}_offences")
+            if titles:
+                chosen = mask & r[area].to_numpy() & (rng.random(n) < share)
+                description[chosen] = _pick(rng, chosen.sum(), titles, [1] * len(titles))
     description = np.where(minor == "Stalking and Harassment", "Pursue course of conduct which amounts to stalking", description)
-    description = np.where(r["hate_crime"] & (r["crime_type"] == "Public order offences"),
-                           "Racially or religiously aggravated public fear alarm or distress", description)
     scope = kind == "out_of_scope"
     out_major = _pick(rng, n, list(cfg["out_of_scope_majors"]), [1] * len(cfg["out_of_scope_majors"]))
     out_minor = np.array([cfg["out_of_scope_majors"][m][0] for m in out_major], dtype=object)

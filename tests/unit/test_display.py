@@ -38,7 +38,7 @@ def test_run_banner_names_the_run_and_warns_on_synthetic_data():
     params = parse_params({"run_name": "fy22", "period_start": "2022-04-01", "period_end": "2023-03-31",
                            "force": "Metropolitan Police", "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
                            "home_office_sources": ["ho"], "comparators": ["Metropolitan Police"],
-                           "extract_dir": "x"})
+                           "extract_dir": "x", "dataset_dir": "d"})
     html = display.run_banner(params, "synthetic").data
     assert 'class="admonition warning"' in html and "SYNTHETIC" in html
     assert "<code>fy22</code>" in html and "01 April 2022 to 31 March 2023" in html
@@ -48,3 +48,11 @@ def test_run_banner_names_the_run_and_warns_on_synthetic_data():
 def test_comparison_table_marks_unpublished_values():
     frame = display.comparison_table([("a", None, 2.0), ("b", 3.5, 3.76)])
     assert frame["Published"].tolist() == ["not published", 3.5]
+
+
+def test_suppression_hides_cells_below_the_threshold_only():
+    frame = pd.DataFrame({"area": ["a", "b", "c"], "n": [99, 100, 5000], "rate": [0.5, 0.4, 0.3]})
+    shown = display.suppress(frame, ["n", "rate"], frame["n"], 100)
+    assert shown["n"].tolist() == ["N<100", 100, 5000]
+    assert shown["rate"].tolist() == ["N<100", 0.4, 0.3]
+    assert display.suppress(frame, ["n"], frame["n"], 10)["n"].tolist() == [99, 100, 5000]

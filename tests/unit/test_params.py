@@ -8,7 +8,7 @@ from helpers.params import load_params, params_from, parse_params
 VALID = {
     "run_name": "test", "period_start": "2021-04-01", "period_end": "2022-03-31", "force": "Metropolitan Police",
     "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
-    "home_office_sources": ["ho_outcomes_2018_19"], "comparators": ["Metropolitan Police", "England and Wales"], "extract_dir": "x",
+    "home_office_sources": ["ho_outcomes_2018_19"], "comparators": ["Metropolitan Police", "England and Wales"], "extract_dir": "x", "dataset_dir": "d",
 }
 
 
@@ -62,7 +62,7 @@ def test_survey_year_shape():
 def test_yaml_dates_and_file_name_in_errors(tmp_path):
     path = tmp_path / "run.yml"
     path.write_text("run_name: x\nperiod_start: 2021-04-01\nperiod_end: 2022-03-31\nforce: F\n"
-                    "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nsuppression_threshold: 10\nhome_office_sources: [ho]\ncomparators: [Metropolitan Police]\nextract_dir: x\n")
+                    "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nsuppression_threshold: 10\nhome_office_sources: [ho]\ncomparators: [Metropolitan Police]\nextract_dir: x\ndataset_dir: d\n")
     params = load_params(path)
     assert params.period_end == dt.date(2022, 3, 31) and params.suppression_threshold == 10
     path.write_text("run_name: x\ncolour: blue\n")

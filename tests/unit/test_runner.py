@@ -8,7 +8,7 @@ from helpers.params import parse_params
 PARAMS = parse_params({"run_name": "t", "period_start": "2021-04-01", "period_end": "2022-03-31",
                        "force": "Metropolitan Police", "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
                            "home_office_sources": ["ho"], "comparators": ["Metropolitan Police"],
-                           "extract_dir": "x"})
+                           "extract_dir": "x", "dataset_dir": "d"})
 
 
 def _notebook(path, *sources, tags=()):
@@ -58,7 +58,7 @@ def test_a_failing_notebook_stops_the_run_and_writes_nothing(tmp_path, monkeypat
 def test_cli_reports_an_impossible_date_and_exits_2(tmp_path, capsys):
     bad = tmp_path / "bad.yml"
     bad.write_text("run_name: x\nperiod_start: 2021-02-30\nperiod_end: 2022-03-31\nforce: F\n"
-                   "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nhome_office_sources: [ho]\ncomparators: [Metropolitan Police]\nextract_dir: x\n")
+                   "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nhome_office_sources: [ho]\ncomparators: [Metropolitan Police]\nextract_dir: x\ndataset_dir: d\n")
     assert main(["fetch", "--params", str(bad)]) == 2
     assert capsys.readouterr().err == f"error: {bad}: 'period_start' must be a date YYYY-MM-DD, got '2021-02-30'\n"
 
