@@ -82,7 +82,12 @@ def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None
     for record in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, record):
-            shown = formats[column].format(value) if column in formats and _is_number(value) and pd.notna(value) else value
+            if _is_number(value) and pd.isna(value):
+                shown = "—"  # a missing number, never "nan"
+            elif column in formats and _is_number(value):
+                shown = formats[column].format(value)
+            else:
+                shown = value
             align = ' class="num"' if _is_number(value) else ""
             cells.append(f"<td{align}>{html.escape(str(shown))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

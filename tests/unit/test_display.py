@@ -26,6 +26,7 @@ def test_csv_download_holds_the_full_values():
     back = pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
     pd.testing.assert_frame_equal(back, FRAME, check_dtype=False)
     assert '<td class="num">46%</td>' in html
+    assert '<td class="num">—</td>' in html and "nan" not in html.split("base64")[0]
 
 
 def test_formats_skip_text_cells():
