@@ -52,10 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.out}: {manifest['reports']:,} reports in the combined analysis dataset ({manifest['seconds']} s)")
             return 0
         if args.command == "validate-extract":
-            extract = validate(resolve(args.extract), resolve(args.mapping) if args.mapping else None)
-            counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from {stem}').fetchone()[0]:,}"
-                               for stem in extract.files)
-            extract.close()
+            with validate(resolve(args.extract), resolve(args.mapping) if args.mapping else None) as extract:
+                counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from {stem}').fetchone()[0]:,}"
+                                   for stem in extract.files)
             print(f"{args.extract}: follows the contract ({counts} rows)")
             return 0
         params = load_params(resolve(args.params))

@@ -49,6 +49,12 @@ class Extract:
         self.con.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def __enter__(self) -> "Extract":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def where(self, stem: str, line: int) -> str:
         kind = "row" if self.files[stem].suffix == ".csv" else "record"
         return f"{self.files[stem].name}: {kind} {line}"

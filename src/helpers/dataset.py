@@ -11,6 +11,7 @@ nothing, into the output folder:
   data_quality.csv    the pack's data-quality measures: count, base, share
   build.json          what was built from what
 """
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -294,8 +295,6 @@ def inputs_digest(extract: Path, mapping: Path | None) -> str:
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    import csv
-
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()

@@ -42,10 +42,11 @@ def write_extract(folder, edits=(), parquet=()):
 
 
 def test_a_valid_extract_loads_every_row(tmp_path):
-    extract = contract.validate(write_extract(tmp_path / "x"))
-    counts = {s: extract.con.execute(f'select count(*) from "{s}"').fetchone()[0] for s in extract.files}
-    assert counts == {"offences": 4, "victims": 2, "suspects": 1, "flags": 1, "knife_crime_features": 1}
-    assert extract.con.execute("select _line from offences where crime_ref = 'CR3'").fetchone()[0] == 5
+    with contract.validate(write_extract(tmp_path / "x")) as extract:
+        counts = {s: extract.con.execute(f'select count(*) from "{s}"').fetchone()[0] for s in extract.files}
+        assert counts == {"offences": 4, "victims": 2, "suspects": 1, "flags": 1, "knife_crime_features": 1}
+        assert extract.con.execute("select _line from offences where crime_ref = 'CR3'").fetchone()[0] == 5
+    assert not extract.workdir.exists()
 
 
 def test_extra_columns_and_column_order_do_not_matter(tmp_path):
@@ -53,7 +54,7 @@ def test_extra_columns_and_column_order_do_not_matter(tmp_path):
     frame = pd.read_csv(folder / "victims.csv", dtype=str)
     frame["force_notes"] = "x"
     frame[frame.columns[::-1]].to_csv(folder / "victims.csv", index=False)
-    contract.validate(folder)
+    contract.validate(folder).close()
 
 
 def test_missing_file(tmp_path):
@@ -100,8 +101,8 @@ def test_empty_strings_in_parquet_are_not_recorded(tmp_path):
     folder = write_extract(tmp_path / "x", parquet={"victims"})
     frame = pd.read_parquet(folder / "victims.parquet").fillna("")  # '' rather than null
     frame.to_parquet(folder / "victims.parquet")
-    extract = contract.validate(folder)
-    assert extract.con.execute("select count(*) from victims where age is null").fetchone()[0] == 1
+    with contract.validate(folder) as extract:
+        assert extract.con.execute("select count(*) from victims where age is null").fetchone()[0] == 1
 
 
 def test_validation_writes_nothing(tmp_path):

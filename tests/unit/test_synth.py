@@ -37,8 +37,8 @@ def digest(folder):
 
 
 def test_small_extract_follows_the_contract_and_holds_every_exclusion(small):
-    con = contract.validate(small).con
-    one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    extract = contract.validate(small)
+    one = lambda sql: extract.con.execute(sql).fetchone()[0]  # noqa: E731
     assert one("select count(*) from (select crime_ref from offences group by crime_ref having count(*) > 1)") > 0
     assert one("select count(*) from (select crime_ref from victims group by crime_ref having count(*) > 1)") > 0
     assert one("select count(*) from (select crime_ref from suspects group by crime_ref having count(*) > 1)") > 0
@@ -50,6 +50,7 @@ def test_small_extract_follows_the_contract_and_holds_every_exclusion(small):
     assert one("select count(*) from offences where reported_date < '2021-04-01' or reported_date > '2022-03-31'") > 0
     assert one("select count(*) from flags where flag = 'Domestic Incident'") > 0
     assert one("select count(*) from knife_crime_features") > 0
+    extract.close()
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(small, tmp_path):
@@ -65,7 +66,7 @@ def test_labelled_synthetic_in_file_metadata_and_manifest(small, tmp_path):
     manifest = json.loads((small / "extract.json").read_text())
     assert manifest["synthetic"] is True and "SYNTHETIC" in manifest["note"]
     synth.generate(tmp_path / "csv", START, END, scale=0.01, seed=7, fmt="csv", progress=None)
-    contract.validate(tmp_path / "csv")
+    contract.validate(tmp_path / "csv").close()
     assert json.loads((tmp_path / "csv" / "extract.json").read_text())["format"] == "csv"
 
 
