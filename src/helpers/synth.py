@@ -163,8 +163,10 @@ def draw_reports(rng: np.random.Generator, n: int, cfg: dict, period: Period) ->
     r["suspect_sde"] = np.where(rng.random(n) < cfg["suspect"]["self_defined_missing"], "",
                                 _pick(rng, n, ["W1", "B1", "B2", "A1", "M1", "NS"], [40, 15, 10, 10, 5, 20]))
     r["pnc"] = _pick(rng, n, cfg["suspect"]["pnc"])
-    r["arrested_on_scene"] = r["suspect"] & (rng.random(n) < cfg["suspect"]["arrested_on_scene"])
-    r["arrested_later"] = r["suspect"] & ~r["arrested_on_scene"] & (rng.random(n) < cfg["suspect"]["arrested_later"])
+    default = [cfg["suspect"]["arrested_on_scene"], cfg["suspect"]["arrested_later"]]
+    arrests = np.array([types[t].get("arrests", default) for t in names], dtype=float)[index]
+    r["arrested_on_scene"] = r["suspect"] & (rng.random(n) < arrests[:, 0])
+    r["arrested_later"] = r["suspect"] & ~r["arrested_on_scene"] & (rng.random(n) < arrests[:, 1])
     r["suspect_disability"] = rng.random(n) < cfg["suspect"]["disability"]
 
     # dates
@@ -202,12 +204,10 @@ def _derive(r: pd.DataFrame) -> pd.DataFrame:
     return r
 
 
-def design(r: pd.DataFrame, cfg: dict) -> np.ndarray:
-    """Log-odds of withdrawal before calibration: crime type intercepts plus the pack's effects."""
-    w = cfg["withdrawal"]
-    ors = {k: np.log(v) for k, v in w["odds_ratios"].items()}
-    base = r["crime_type"].map({**w["intercepts"], "Rape": w["intercepts"]["Violence without injury"] + ors["rape"]})
-    effects = {
+def driver_flags(r: pd.DataFrame) -> dict[str, pd.Series]:
+    """The drivers of withdrawal the generator models, as 0/1 per report."""
+    return {
+        "rape": r["crime_type"] == "Rape",
         "current_or_ex_partner": r["partner"],
         "family_or_known": r["suspect_known"] & ~r["partner"],
         "suspect_under_18": r["suspect_under_18"],
@@ -221,7 +221,21 @@ def design(r: pd.DataFrame, cfg: dict) -> np.ndarray:
         "repeat_victim": r["repeat_victim"],
         "no_suspect": ~r["suspect"],
     }
-    return base.to_numpy(float) + sum(ors[k] * v.to_numpy(float) for k, v in effects.items())
+
+
+def design(r: pd.DataFrame, cfg: dict) -> np.ndarray:
+    """Log-odds of withdrawal before calibration: crime type intercepts plus the pack's effects,
+    the crime-area models' effects for reports in those areas."""
+    w = cfg["withdrawal"]
+    base = r["crime_type"].map({**w["intercepts"], "Rape": w["intercepts"]["Violence without injury"]})
+    eta = base.to_numpy(float)
+    for term, flag in driver_flags(r).items():
+        log_or = np.full(len(r), np.log(w["odds_ratios"][term]))
+        for area in reversed(w["area_precedence"]):  # the first area listed is applied last, so it wins
+            if term in w["area_odds_ratios"].get(area, {}):
+                log_or[r[area].to_numpy(bool)] = np.log(w["area_odds_ratios"][area][term])
+        eta += log_or * flag.to_numpy(float)
+    return eta
 
 
 # ---- calibration targets and raking -------------------------------------------------
@@ -289,9 +303,13 @@ def withdrawal_logit(r: pd.DataFrame, cfg: dict, offsets: np.ndarray) -> np.ndar
 
 # ---- outcomes, tables -----------------------------------------------------------------
 
-# Coarse to fine: the report's kind first, so that cohort reports are balanced among themselves.
-BALANCE_KEYS = ["kind", "crime_type", "da", "csa", "syv", "stalking", "hate_crime", "adult_rape", "bcu", "victim_sex_group",
-                "victim_age_detail", "victim_ethnic_group"]
+# Coarse to fine: the report's kind first, so that cohort reports are balanced among themselves;
+# then crime areas and the drivers, so that each area's driver contrasts are close to their
+# expectation (the odds ratios the crime-area models recover); then BCU and victim groups.
+BALANCE_KEYS = ["kind", "crime_type", "da", "csa", "syv", "stalking", "hate_crime", "adult_rape",
+                "arrested_on_scene", "arrested_later", "partner", "suspect_under_18", "victim_under_18", "venue",
+                "how_notified", "repeat_victim", "delay", "bcu", "victim_sex_group", "victim_age_detail",
+                "victim_ethnic_group"]
 
 
 def systematic_draw(rng: np.random.Generator, p: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
