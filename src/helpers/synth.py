@@ -8,7 +8,7 @@ odds ratios. Offsets on that model are calibrated by raking (on the logit scale)
 that withdrawal rates by crime area, BCU and victim group match the pack's published
 tables (data/published/withdrawal_by_*.csv).
 
-Deterministic: the same seed gives the same bytes. Reports are drawn and written in
+Deterministic: the same seed and period give the same bytes. Reports are drawn and written in
 chunks, each from its own seed stream, so memory stays bounded at any scale.
 Besides the five contract files the folder holds `extract.json` (the synthetic label
 and how it was made) and `truth/cohort.parquet` (the generator's own record of the
@@ -525,7 +525,8 @@ def generate(out: Path, start: dt.date, end: dt.date, scale: float = 1.0, seed: 
     cohort_share = 1 - sum(cfg["excluded"].values())
     volume = cfg["cohort_reports"] * period.months / 12
     total = int(round(volume * scale / cohort_share))
-    seeds = np.random.SeedSequence(seed).spawn(-(-total // cfg["chunk_reports"]))
+    # The period is part of the seed: another year's extract is another draw, not this one re-dated.
+    seeds = np.random.SeedSequence([seed, start.toordinal(), end.toordinal()]).spawn(-(-total // cfg["chunk_reports"]))
     metadata = {"synthetic": True, "generator": "helpers.synth", "seed": seed, "scale": scale, "format": fmt,
                 "period_start": start.isoformat(), "period_end": end.isoformat(), "contract_version": 1,
                 "model_version": model_version()}

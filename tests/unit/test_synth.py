@@ -53,11 +53,15 @@ def test_small_extract_follows_the_contract_and_holds_every_exclusion(small):
     extract.close()
 
 
-def test_same_seed_same_bytes_other_seed_other_bytes(small, tmp_path):
+def test_same_seed_same_bytes_other_seed_or_period_other_bytes(small, tmp_path):
     synth.generate(tmp_path / "again", START, END, scale=0.03, seed=7, progress=None)
     assert digest(tmp_path / "again") == digest(small)
     synth.generate(tmp_path / "other", START, END, scale=0.03, seed=8, progress=None)
     assert digest(tmp_path / "other")["offences.parquet"] != digest(small)["offences.parquet"]
+    later = dt.date(2022, 4, 1), dt.date(2023, 3, 31)
+    synth.generate(tmp_path / "next", *later, scale=0.03, seed=7, progress=None)
+    assert (pd.read_parquet(tmp_path / "next" / "truth" / "cohort.parquet")["withdrawn"].to_numpy()[:500]
+            != pd.read_parquet(small / "truth" / "cohort.parquet")["withdrawn"].to_numpy()[:500]).any()
 
 
 def test_labelled_synthetic_in_file_metadata_and_manifest(small, tmp_path):
