@@ -232,6 +232,7 @@ def validate(folder: Path, mapping_file: Path | None = None) -> Extract:
     con = duckdb.connect(str(workdir / "work.duckdb"))
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"set temp_directory = '{workdir}'")
+    con.execute("set enable_progress_bar = false")  # long queries would draw bars on stderr
     extract = Extract(folder, files, con, workdir)
     try:
         for stem, path in extract.files.items():
