@@ -232,7 +232,11 @@ def validate(folder: Path, mapping_file: Path | None = None) -> Extract:
     con = duckdb.connect(str(workdir / "work.duckdb"))
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"set temp_directory = '{workdir}'")
-    con.execute("set enable_progress_bar = false")  # long queries would draw bars on stderr
+    try:
+        con.execute("set enable_progress_bar = false")  # in a terminal, long queries would draw bars on stderr
+    except duckdb.InvalidInputException:
+        pass  # in Jupyter, DuckDB draws no bar without ipywidgets and refuses the setting
+
     extract = Extract(folder, files, con, workdir)
     try:
         for stem, path in extract.files.items():

@@ -232,14 +232,12 @@ def _cohort_sql() -> str:
     first = ", ".join(f"{_area(areas[a])} as {a}" for a in independent)
     second = ", ".join(f"{_area(areas[a])} as {a}" for a in dependent)
     days = c["early_withdrawal_days"]
-    # Rows in the extract's own order (its main offences' lines): deterministic, and cheap to sort.
     return f"""
-        select * exclude (report_line, description),
+        select * exclude (description),
                victim_withdrawal and days_to_complete < case when adult_sexual or adult_rape or csa
                                                         then {days['sexual']} else {days['default']} end
                   as early_withdrawal
-        from (select *, {second} from (select *, {first} from ({base})))
-        order by report_line"""
+        from (select *, {second} from (select *, {first} from ({base})))"""
 
 
 def data_quality(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -320,7 +318,11 @@ def build(extract: Path, start: dt.date, end: dt.date, out: Path, mapping: Path 
         quality = data_quality(con)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        con.execute(f"copy cohort to '{partial / 'cohort.parquet'}' (format parquet)")
+        # Rows in the extract's own order (its main offences' lines): the same bytes on every
+        # run, whatever order the threads finished in. Only this write needs the order kept.
+        con.execute("set preserve_insertion_order = true")
+        con.execute(f"copy (select * exclude (report_line) from cohort order by report_line) "
+                    f"to '{partial / 'cohort.parquet'}' (format parquet)")
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -89,8 +89,8 @@ def _counts(values: pd.Series, label: str, header: str, rows: np.ndarray) -> pd.
 
 
 def _clean(raw: pd.DataFrame, label: str, first_row: int) -> pd.DataFrame:
-    headers = dict(zip(_canonical(raw, label).columns, raw.columns))
     table = _canonical(raw, label)
+    headers = dict(zip(table.columns, raw.columns))  # canonical name -> the file's own header
     empty = table.apply(lambda col: col.astype(str).str.strip().isin(["", "NA", "nan"])).all(axis=1)
     keep = ~empty.to_numpy()  # blank and footer rows (the tidied 2017/18 copy ends with one)
     table, rows = table[keep].reset_index(drop=True), np.flatnonzero(keep) + first_row

@@ -20,6 +20,7 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +241,7 @@ def design(r: pd.DataFrame, cfg: dict) -> np.ndarray:
 
 # ---- calibration targets and raking -------------------------------------------------
 
+@cache
 def targets() -> list[tuple[str, str, object, float]]:
     """(area, dimension, category, rate) for each published withdrawal rate used in raking:
     the rows of `area` (or all) whose `dimension` equals `category` (or all of them)."""
