@@ -55,9 +55,13 @@ def config() -> dict:
 
 
 def _pick(rng, n, options: dict | list, weights=None):
-    """n draws from a mapping of value -> probability (or a list with weights)."""
-    values = list(options) if isinstance(options, dict) else list(options)
-    probs = np.array(list(options.values()) if isinstance(options, dict) else weights, dtype=float)
+    """n draws from a mapping of value -> probability, or from a list with weights (equal if none)."""
+    values = list(options)
+    if isinstance(options, dict):
+        weights = list(options.values())
+    elif weights is None:
+        weights = [1] * len(values)
+    probs = np.array(weights, dtype=float)
     return np.array(values, dtype=object)[rng.choice(len(values), size=n, p=probs / probs.sum())]
 
 
@@ -381,15 +385,15 @@ def tables(r: pd.DataFrame, cfg: dict, period: Period, first_ref: int, rng: np.r
     description = np.empty(n, dtype=object)
     for t, s in types.items():
         mask = (r["crime_type"] == t).to_numpy()
-        description[mask] = _pick(rng, mask.sum(), s["offences"], [1] * len(s["offences"]))
+        description[mask] = _pick(rng, mask.sum(), s["offences"])
         for area, share in (("da", cfg["da_title_share"]), ("hate_crime", cfg["hate_title_share"])):
             titles = s.get(f"{area.split('_')[0]}_offences")
             if titles:
                 chosen = mask & r[area].to_numpy() & (rng.random(n) < share)
-                description[chosen] = _pick(rng, chosen.sum(), titles, [1] * len(titles))
+                description[chosen] = _pick(rng, chosen.sum(), titles)
     description = np.where(minor == "Stalking and Harassment", "Pursue course of conduct which amounts to stalking", description)
     scope = kind == "out_of_scope"
-    out_major = _pick(rng, n, list(cfg["out_of_scope_majors"]), [1] * len(cfg["out_of_scope_majors"]))
+    out_major = _pick(rng, n, list(cfg["out_of_scope_majors"]))
     out_minor = np.array([cfg["out_of_scope_majors"][m][0] for m in out_major], dtype=object)
     major, minor, description = (np.where(scope, a, b) for a, b in ((out_major, major), (out_minor, minor), (out_minor, description)))
     outcome = r["outcome_code"].to_numpy(object).copy()
