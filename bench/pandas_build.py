@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.dataset import config, flag_column, FLAGS
+from helpers.dataset import FLAGS, area_layers, config, flag_column
 from helpers.geography import bcu_table
 
 
@@ -91,8 +91,9 @@ def build(extract: Path, start: str, end: str) -> tuple[pd.DataFrame, pd.DataFra
     c["suspect_recorded"] = c["s_suspect_id"].notna()
     c["suspect_known"] = c["s_how_known"].notna() & (c["s_how_known"] != "Stranger")
     areas = cfg["crime_areas"]
-    for name in [a for a in areas if not areas[a].get("not_areas")] + [a for a in areas if areas[a].get("not_areas")]:
-        c[name] = area(c, areas[name])
+    for layer in area_layers(areas):
+        for name in layer:
+            c[name] = area(c, areas[name])
     return c.sort_index().reset_index(), pd.DataFrame({"reports": counts})
 
 

@@ -99,6 +99,21 @@ def _area(spec: dict) -> str:
     return f"coalesce({condition}, false)"
 
 
+def area_layers(areas: dict) -> list[list[str]]:
+    """Crime areas in the order they can be computed: each layer needs only earlier layers
+    (an area's `not_areas`). A circle, or an unknown area, is an error naming the file."""
+    layers, placed = [], set()
+    while len(placed) < len(areas):
+        layer = [a for a in areas if a not in placed and set(areas[a].get("not_areas", [])) <= placed]
+        if not layer:
+            stuck = sorted(a for a in areas if a not in placed)
+            raise InputError(f"config/dataset.yml: crime areas {', '.join(stuck)} exclude areas that are unknown "
+                             "or exclude each other in a circle ('not_areas')")
+        layers.append(layer)
+        placed |= set(layer)
+    return layers
+
+
 def _crime_type() -> str:
     whens = []
     for t in config()["crime_types"]:
@@ -227,17 +242,15 @@ def _cohort_sql() -> str:
         left join report_flags f using (crime_ref)
         left join (select distinct crime_ref from knife_crime_features) kf using (crime_ref)"""
     areas = c["crime_areas"]
-    independent = [a for a, spec in areas.items() if not spec.get("not_areas")]
-    dependent = [a for a in areas if a not in independent]
-    first = ", ".join(f"{_area(areas[a])} as {a}" for a in independent)
-    second = ", ".join(f"{_area(areas[a])} as {a}" for a in dependent)
+    for layer in area_layers(areas):  # an area is computed after the areas it excludes
+        base = f"select *, {', '.join(f'{_area(areas[a])} as {a}' for a in layer)} from ({base})"
     days = c["early_withdrawal_days"]
     return f"""
         select * exclude (description),
                victim_withdrawal and days_to_complete < case when adult_sexual or adult_rape or csa
                                                         then {days['sexual']} else {days['default']} end
                   as early_withdrawal
-        from (select *, {second} from (select *, {first} from ({base})))"""
+        from ({base})"""
 
 
 def data_quality(con: duckdb.DuckDBPyConnection) -> list[dict]:

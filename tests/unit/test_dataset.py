@@ -125,6 +125,16 @@ def test_data_quality_counts(built):
     assert dq.loc["suspect_ethnicity_missing", ["count", "base"]].tolist() == [7, 7]
 
 
+def test_crime_areas_are_computed_after_the_areas_they_exclude():
+    chain = {"c": {"not_areas": ["b"]}, "a": {}, "b": {"not_areas": ["a"]}}
+    assert dataset.area_layers(chain) == [["a"], ["b"], ["c"]]
+    assert dataset.area_layers(dataset.config()["crime_areas"])[1] == ["adult_sexual", "adult_rape", "syv"]
+    with pytest.raises(InputError, match=r"crime areas a, b exclude areas that are unknown or exclude each other"):
+        dataset.area_layers({"a": {"not_areas": ["b"]}, "b": {"not_areas": ["a"]}})
+    with pytest.raises(InputError, match=r"crime areas a exclude"):
+        dataset.area_layers({"a": {"not_areas": ["nowhere"]}})
+
+
 def test_a_mapping_lets_another_force_run_unchanged(tmp_path, built):
     theirs = write(tmp_path / "theirs")
     (theirs / "offences.csv").rename(theirs / "crimes.csv")
