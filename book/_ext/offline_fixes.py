@@ -5,6 +5,8 @@
   book runs no live code, so thebe's handlers are disconnected.
 - On a first visit the theme reads an empty colour mode from localStorage and logs
   an error (pydata-sphinx-theme); theme-mode.js sets "auto" before the theme reads it.
+
+It also adds sortable.js, which makes the book's tables sortable in the page.
 """
 
 
@@ -16,4 +18,5 @@ def _drop_thebe(app):
 def setup(app):
     app.connect("builder-inited", _drop_thebe)
     app.add_js_file("theme-mode.js")
+    app.add_js_file("sortable.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -36,7 +36,7 @@ MODEL_TERMS = ["rape", "current_or_ex_partner", "family_or_known", "suspect_unde
                "arson_criminal_damage", "robbery", "public_order", "domestic_incident"]
 
 
-def _rate_row(group, key, measure, target_pct, values: pd.Series) -> dict:
+def rate_row(group, key, measure, target_pct, values: pd.Series) -> dict:
     n = int(values.size)
     measured = 100 * values.mean() if n else np.nan
     p = target_pct / 100
@@ -55,7 +55,7 @@ def rates_by_area(cohort: pd.DataFrame) -> list[dict]:
         cell = cohort if area == "all" else cohort[cohort[area]]
         if r.bcu != "All BCUs":
             cell = cell[cell["bcu"] == r.bcu]
-        rows.append(_rate_row("Withdrawal by BCU and crime area", r.key, f"{AREA_LABEL[area]}, {r.bcu}", r.value,
+        rows.append(rate_row("Withdrawal by BCU and crime area", r.key, f"{AREA_LABEL[area]}, {r.bcu}", r.value,
                               cell["victim_withdrawal"]))
     victim = published.load("withdrawal_by_victim").reset_index()
     for r in victim[(victim["statistic"] == "rate") & victim["value"].notna()].itertuples():
@@ -64,13 +64,13 @@ def rates_by_area(cohort: pd.DataFrame) -> list[dict]:
             continue
         cell = cohort if area == "all" else cohort[cohort[area]]
         cell = cell[cell[DIMENSION[dim]] == category]
-        rows.append(_rate_row("Withdrawal by victim characteristics", r.key,
+        rows.append(rate_row("Withdrawal by victim characteristics", r.key,
                               f"{AREA_LABEL[area]}, victim {dim.lower()} {category}", r.value, cell["victim_withdrawal"]))
     return rows
 
 
-def headline_rows(cohort: pd.DataFrame, scale_factor: float) -> list[dict]:
-    """Volumes, headline rates, outcome mix, time to withdrawal and data problems."""
+def headline_rows(cohort: pd.DataFrame) -> list[dict]:
+    """Headline rates, outcome mix, time to withdrawal and data problems."""
     targets = published.load("withdrawal_headlines")
     recorded = cohort["suspect_recorded"]
     suspect = cohort[recorded]
@@ -103,16 +103,24 @@ def headline_rows(cohort: pd.DataFrame, scale_factor: float) -> list[dict]:
     rows = []
     for key, values in measures.items():
         target = targets.loc[key]
-        row = _rate_row("Headline figures", key, target["measure"], target["value"], values)
+        row = rate_row("Headline figures", key, target["measure"], target["value"], values)
         row["comparison"] = target["comparison"]
         if target["comparison"] == "at_most":
             row.update(tolerance=0.0, within=bool(row["measured"] <= target["value"]) if row["assessed"] else None)
         rows.append(row)
+    return rows
+
+
+def volume_rows(cohort: pd.DataFrame, scale_factor: float) -> list[dict]:
+    """Report volumes against the published ones scaled to the extract's size and period."""
+    targets = published.load("withdrawal_headlines")
+    recorded = cohort["suspect_recorded"]
     volumes = {"cohort_reports": len(cohort), "suspect_reports": int(recorded.sum()),
                "no_suspect_reports": int((~recorded).sum())}
     area_totals = published.load("withdrawal_by_victim")
     for area in AREAS:
         volumes[f"{area}|total|n"] = int(cohort[area].sum())
+    rows = []
     for key, measured in volumes.items():
         source = targets if key in targets.index else area_totals
         target = source.loc[key, "value"] * scale_factor
@@ -200,7 +208,8 @@ def calibration_table(extract: Path, cohort: pd.DataFrame) -> pd.DataFrame:
     manifest = json.loads((Path(extract) / "extract.json").read_text())
     months = (pd.Timestamp(manifest["period_end"]) - pd.Timestamp(manifest["period_start"])).days + 1
     scale_factor = manifest["scale"] * months / 365.25
-    table = pd.DataFrame(rates_by_area(cohort) + headline_rows(cohort, scale_factor) + odds_ratio_rows(cohort))
+    table = pd.DataFrame(rates_by_area(cohort) + headline_rows(cohort) + volume_rows(cohort, scale_factor)
+                         + odds_ratio_rows(cohort))
     table["difference"] = table["measured"] - table["published"]
     table["comparison"] = table["comparison"].fillna("equal")
     table["within"] = table["within"].astype("boolean")  # NA where a cell is too small to assess

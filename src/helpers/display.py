@@ -72,7 +72,7 @@ def _is_number(value) -> bool:
 
 
 def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None = None, note: str = "") -> HTML:
-    """An HTML table with real header cells, right-aligned numbers and a CSV download.
+    """An HTML table with real header cells, right-aligned numbers sortable by value, and a CSV download.
 
     `formats` maps column -> format string for display; the CSV keeps full values.
     """
@@ -88,8 +88,11 @@ def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None
                 shown = formats[column].format(value)
             else:
                 shown = value
-            align = ' class="num"' if _is_number(value) else ""
-            cells.append(f"<td{align}>{html.escape(str(shown))}</td>")
+            # data-value lets the page sort by the number, not its formatted text (book/_static/sortable.js).
+            attributes = ""
+            if _is_number(value):
+                attributes = ' class="num"' + ("" if pd.isna(value) else f' data-value="{float(value)!r}"')
+            cells.append(f"<td{attributes}>{html.escape(str(shown))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     data = base64.b64encode(frame.to_csv(index=False).encode()).decode()
     footer = f'<p class="vw-table-note">{html.escape(note)}</p>' if note else ""

@@ -105,3 +105,21 @@ def browser_errors(pages: list[Path]) -> dict[str, list[str]]:
             report[str(path)] = problems
         browser.close()
     return report
+
+
+def sort_by_header(path: Path, caption: str, header: str, clicks: int) -> list[str]:
+    """Click a table's header `clicks` times in headless Chromium and return that column's
+    cells, top to bottom (what a reader sees after sorting)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        table = page.locator("table", has=page.locator("caption", has_text=caption))
+        column = [h.strip() for h in table.locator("thead th").all_inner_texts()].index(header)
+        for _ in range(clicks):  # by position: the header's text gains a sort arrow after a click
+            table.locator("thead th").nth(column).get_by_role("button").click()
+        cells = table.locator(f"tbody tr td:nth-child({column + 1})").all_inner_texts()
+        browser.close()
+    return cells

@@ -56,3 +56,19 @@ def test_no_page_shows_warnings_or_errors_from_its_code(html_dir):
     leaking = [p.name for p in (html_dir / "notebooks").glob("*.html")
                if "output stderr" in p.read_text(encoding="utf-8") or "Traceback" in p.read_text(encoding="utf-8")]
     assert leaking == []
+
+
+def test_tables_sort_by_value_when_a_header_is_clicked(html_dir):
+    page = html_dir / "notebooks" / "06_scale_of_withdrawal.html"
+    caption = "Outcome groups"
+    ascending = pagecheck.sort_by_header(page, caption, "Reports", clicks=1)
+    values = [int(v.replace(",", "")) for v in ascending]
+    assert values == sorted(values) and len(set(values)) > 1
+    descending = pagecheck.sort_by_header(page, caption, "Reports", clicks=2)
+    assert [int(v.replace(",", "")) for v in descending] == sorted(values, reverse=True)
+
+
+def test_scale_of_withdrawal_matches_the_pack_on_the_default_synthetic_extract():
+    values = glued("default", "06_scale_of_withdrawal.ipynb")
+    assert int(values["comparison_total"]) >= 20
+    assert values["comparison_within"] == values["comparison_total"]

@@ -16,7 +16,7 @@ def test_table_has_caption_header_cells_and_right_aligned_numbers():
     html = display.table(FRAME, caption="Offences by BCU", csv_name="x.csv", formats={"Offences": "{:,.0f}"}).data
     assert "<caption>Offences by BCU</caption>" in html
     assert html.count('<th scope="col">') == 3
-    assert '<td class="num">1,234</td>' in html
+    assert '<td class="num" data-value="1234.0">1,234</td>' in html  # sorts by value, shows formatted
     assert "<td>Central East</td>" in html
 
 
@@ -25,14 +25,14 @@ def test_csv_download_holds_the_full_values():
     payload = re.search(r'href="data:text/csv;base64,([^"]+)"', html).group(1)
     back = pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
     pd.testing.assert_frame_equal(back, FRAME, check_dtype=False)
-    assert '<td class="num">46%</td>' in html
+    assert '<td class="num" data-value="0.4567">46%</td>' in html
     assert '<td class="num">—</td>' in html and "nan" not in html.split("base64")[0]
 
 
 def test_formats_skip_text_cells():
     frame = pd.DataFrame({"Published": ["not published", 3.5]})
     html = display.table(frame, caption="c", csv_name="x.csv", formats={"Published": "{:.2f}"}).data
-    assert "<td>not published</td>" in html and '<td class="num">3.50</td>' in html
+    assert "<td>not published</td>" in html and '<td class="num" data-value="3.5">3.50</td>' in html
 
 
 def test_run_banner_names_the_run_and_warns_on_synthetic_data():
