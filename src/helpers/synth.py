@@ -151,12 +151,16 @@ def draw_reports(rng: np.random.Generator, n: int, cfg: dict, period: Period) ->
     suspect_p = np.where(r["da"], cfg["da_suspect"], col["suspect"])
     r["suspect"] = rng.random(n) < suspect_p
     r["how_known"] = np.where(r["da"], _pick(rng, n, cfg["relationship"]["da"]), _pick(rng, n, cfg["relationship"]["other"]))
+    ranges = {"under_18": (10, 18), "18_24": (18, 25), "25_64": (25, 65), "65_plus": (65, 90)}
     groups = cfg["suspect"]["age_groups"]
+    unknown = set(groups) - set(ranges) - {"missing"}
+    if unknown:
+        raise InputError(f"{CONFIG / 'synthetic.yml'}: suspect age_groups: unknown group {sorted(map(str, unknown))[0]!r} "
+                         f"(use {', '.join(ranges)}, missing; quote keys such as \"18_24\")")
     group = _pick(rng, n, groups)
     syv_eligible = np.isin(ctype, ["Violence with injury", "Robbery"]) & ~r["da"] & under_25
     group = np.where(syv_eligible & (rng.random(n) < cfg["syv_suspect_young"]),
                      _pick(rng, n, ["under_18", "18_24"], [0.5, 0.5]), group)
-    ranges = {"under_18": (10, 18), "18_24": (18, 25), "25_64": (25, 65), "65_plus": (65, 90)}
     s_age = np.full(n, np.nan)
     for g, (lo, hi) in ranges.items():
         mask = group == g

@@ -142,3 +142,18 @@ def test_the_build_recovers_what_the_generator_made(small, tmp_path):
              **{area: area for area in synth.AREAS + ["hbv"]}}
     for generated, derived in pairs.items():
         assert (truth[generated].astype(str).to_numpy() == built[derived].astype(str).to_numpy()).all(), generated
+
+
+def test_suspect_ages_follow_the_declared_groups(small):
+    ages = pd.to_numeric(pd.read_parquet(small / "suspects.parquet")["age"], errors="coerce")
+    shares = pd.cut(ages, [9, 17, 24, 64, 90]).value_counts(normalize=True).sort_index().to_numpy()
+    # config: under 18 0.12, 18-24 0.18, 25-64 0.62, 65+ 0.03 of suspects with an age (plus the SYV boost to under 25s).
+    assert shares[2] > 0.5 and shares[1] > 0.15 and shares[3] < 0.06
+
+
+def test_an_unquoted_age_group_key_is_named(monkeypatch, tmp_path):
+    cfg = synth.config()
+    cfg["suspect"]["age_groups"] = {1824: 0.5, "25_64": 0.5}  # what YAML makes of an unquoted 18_24
+    monkeypatch.setattr(synth, "config", lambda: cfg)
+    with pytest.raises(synth.InputError, match="suspect age_groups: unknown group '1824'"):
+        synth.generate(tmp_path / "x", START, END, scale=0.01, seed=1, progress=None)
