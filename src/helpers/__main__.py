@@ -1,4 +1,4 @@
-"""Command line: `python -m helpers fetch|run|synth-extract|validate-extract|build-dataset ...` (see README)."""
+"""Command line: `python -m helpers fetch|run|synth-extract|validate-extract|build-dataset|fit-models ...` (see README)."""
 import argparse
 import datetime as dt
 import sys
@@ -7,6 +7,8 @@ from pathlib import Path
 from .contract import validate
 from .dataset import build
 from .errors import InputError
+from .io import read_parquet
+from .models import fit_all, load_spec, write
 from .params import load_params
 from .paths import resolve
 from .synth import generate
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd = commands.add_parser("validate-extract", help="check a crime-report extract against the contract")
     check_cmd.add_argument("--extract", type=Path, required=True, help="folder of the five extract files")
     check_cmd.add_argument("--mapping", type=Path, help="YAML mapping a force's names and codes to the contract")
+    models_cmd = commands.add_parser("fit-models", help="fit the driver models declared in a models file")
+    models_cmd.add_argument("--dataset", type=Path, required=True, help="the analysis dataset (cohort.parquet)")
+    models_cmd.add_argument("--models", type=Path, default=Path("config/models.yml"))
+    models_cmd.add_argument("--out", type=Path, required=True, help="folder for model_terms.csv and model_fit.csv")
     args = parser.parse_args(argv)
     try:
         if args.command == "synth-extract":
@@ -56,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
                 counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from {stem}').fetchone()[0]:,}"
                                    for stem in extract.files)
             print(f"{args.extract}: follows the contract ({counts} rows)")
+            return 0
+        if args.command == "fit-models":
+            fits, terms = fit_all(read_parquet(resolve(args.dataset)), load_spec(resolve(args.models)))
+            write(fits, terms, resolve(args.out))
+            for row in fits.itertuples():
+                if row.status != "ok" or row.messages:
+                    print(f"model {row.model_id}: {row.status}: {row.messages}", file=sys.stderr)
+            print(f"{args.out}: {len(fits)} models fitted in {fits['seconds'].sum():.1f} s "
+                  f"({(fits['status'] == 'ok').sum()} without problems)")
             return 0
         params = load_params(resolve(args.params))
         if args.command == "fetch":

@@ -72,3 +72,9 @@ def test_scale_of_withdrawal_matches_the_pack_on_the_default_synthetic_extract()
     values = glued("default", "06_scale_of_withdrawal.ipynb")
     assert int(values["comparison_total"]) >= 20
     assert values["comparison_within"] == values["comparison_total"]
+
+
+def test_driver_models_recover_the_pack_headline_odds_ratios_on_the_default_extract():
+    values = glued("default", "07_driver_models.ipynb")
+    assert values["n_models"] == "31" and values["n_problem_models"] == "0"
+    assert values["headline_total"] == "7" and values["headline_within"] == "7"
