@@ -17,6 +17,8 @@ Keys (all required unless a default is shown):
   synthetic              true: the extract is the project's synthetic one, generated if missing
   synthetic_seed         seed of the synthetic extract (same seed, same bytes)
   synthetic_scale        its size, 1.0 = the pack's volumes
+  responses_file         free-text responses (CSV: id, text, source) that chapter 08 tags with
+                         the codebook's themes; empty for the pack's own quotes
 """
 import datetime as dt
 import re
@@ -27,7 +29,7 @@ from .errors import InputError
 from .io import read_yaml
 
 DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": "",
-            "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0}
+            "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0, "responses_file": ""}
 LISTS = ("home_office_sources", "comparators")
 COUNT_BASES = ("recorded_in_quarter", "closed_in_quarter")
 
@@ -51,6 +53,7 @@ class Params:
     synthetic: bool = True
     synthetic_seed: int = 1
     synthetic_scale: float = 1.0
+    responses_file: str = ""
 
     def for_notebook(self) -> dict:
         """Values papermill injects: plain strings and numbers only."""

@@ -78,3 +78,11 @@ def test_driver_models_recover_the_pack_headline_odds_ratios_on_the_default_extr
     values = glued("default", "07_driver_models.ipynb")
     assert values["n_models"] == "31" and values["n_problem_models"] == "0"
     assert values["headline_total"] == "7" and values["headline_within"] == "7"
+
+
+def test_pasted_figures_resolve_on_the_key_insights_and_recommendations_pages(html_dir):
+    for page in ("book/key_insights.html", "notebooks/09_recommendations.html"):
+        text = (html_dir / page).read_text(encoding="utf-8")
+        assert "{glue" not in text and "pasted-text" in text, page
+    values = glued("default", "08_literature_and_voices.ipynb")
+    assert values["n_studies"] == "45" and int(values["n_tagged"]) == int(values["n_responses"]) == 19
