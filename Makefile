@@ -9,7 +9,7 @@ MIRROR_ARG := $(if $(MIRROR),--mirror $(MIRROR),)
 # nbval: compare every output strictly, except what the sanitize file declares unstable.
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: book test data baseline bench lock browser clean
+.PHONY: book test data baseline bench lock browser latex pdf screenshots clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,12 +30,25 @@ baseline: $(BIN)/.installed
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's LaTeX, for the PDF edition only (not needed by book or test).
+latex:
+	@command -v latexmk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex latexmk xindy tex-gyre >/dev/null; }
+
+# The PDF edition of the run (built first if needed): _build/<run>/victim-withdrawal-<run>.pdf
+pdf: book latex
+	$(PY) -m helpers pdf --params $(PARAMS)
+
+# Full-page screenshots of every page at desktop and phone widths: _build/<run>/screenshots/
+screenshots: book browser
+	$(PY) -m helpers screenshots --params $(PARAMS)
+
 test: $(BIN)/.installed browser data
 	$(BIN)/pytest tests/unit
 	$(BIN)/pytest $(NBVAL) notebooks
 	$(PY) -m helpers run --params params/default.yml --render-only $(MIRROR_ARG)
 	$(PY) -m helpers run --params params/fy2022-23.yml $(MIRROR_ARG)
-	$(BIN)/pytest tests/book
+	$(BIN)/pytest -s tests/book
 
 # Speed and memory of the dataset build against a pandas baseline (not part of make test).
 bench: $(BIN)/.installed

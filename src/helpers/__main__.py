@@ -1,4 +1,4 @@
-"""Command line: `python -m helpers fetch|run|synth-extract|validate-extract|build-dataset|fit-models ...` (see README)."""
+"""Command line: `python -m helpers fetch|run|pdf|screenshots|synth-extract|validate-extract|build-dataset|fit-models ...` (see README)."""
 import argparse
 import datetime as dt
 import sys
@@ -9,10 +9,11 @@ from .dataset import build
 from .errors import InputError
 from .io import read_parquet
 from .models import fit_all, load_spec, write
+from .pagecheck import screenshots
 from .params import load_params
 from .paths import resolve
 from .synth import generate
-from .runner import RunError, bring_data, run
+from .runner import BUILD, RunError, bring_data, pdf, run, toc_pages
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     models_cmd.add_argument("--dataset", type=Path, required=True, help="the analysis dataset (cohort.parquet)")
     models_cmd.add_argument("--models", type=Path, default=Path("config/models.yml"))
     models_cmd.add_argument("--out", type=Path, required=True, help="folder for model_terms.csv and model_fit.csv")
+    pdf_cmd = commands.add_parser("pdf", help="build the PDF edition of a built run (needs LaTeX: make pdf installs it)")
+    pdf_cmd.add_argument("--params", type=Path, default=Path("params/default.yml"))
+    shots_cmd = commands.add_parser("screenshots", help="screenshot every page of a built run at desktop and phone widths")
+    shots_cmd.add_argument("--params", type=Path, default=Path("params/default.yml"))
     args = parser.parse_args(argv)
     try:
         if args.command == "synth-extract":
@@ -73,6 +78,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"({(fits['status'] == 'ok').sum()} without problems)")
             return 0
         params = load_params(resolve(args.params))
+        if args.command == "pdf":
+            target = pdf(params)
+            print(f"{target}: {target.stat().st_size / 1e6:.1f} MB")
+            return 0
+        if args.command == "screenshots":
+            html_dir = BUILD / params.run_name / "html"
+            if not (html_dir / "index.html").is_file():
+                raise InputError(f"{html_dir}: no built book for run {params.run_name!r}; run `make book` first")
+            written = screenshots([html_dir / f"{page}.html" for page in toc_pages()], html_dir,
+                                  BUILD / params.run_name / "screenshots")
+            print(f"{len(written)} screenshots in {BUILD / params.run_name / 'screenshots'}")
+            return 0
         if args.command == "fetch":
             bring_data(params, resolve(args.mirror) if args.mirror else None)
             print(f"Sources verified in {resolve(params.raw_dir)}; extract in {resolve(params.extract_dir)}")

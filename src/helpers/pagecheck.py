@@ -123,3 +123,55 @@ def sort_by_header(path: Path, caption: str, header: str, clicks: int) -> list[s
         cells = table.locator(f"tbody tr td:nth-child({column + 1})").all_inner_texts()
         browser.close()
     return cells
+
+
+def accessibility(pages: list[Path], impacts: tuple[str, ...] = ("serious", "critical")) -> dict[str, list[dict]]:
+    """Run axe-core (WCAG 2.0-2.2 A and AA rules) on each page in headless Chromium; return,
+    per page, the violations of the given impacts: rule id, impact, help text, elements hit."""
+    from axe_playwright_python import __file__ as axe_package
+    from playwright.sync_api import sync_playwright
+
+    axe_script = Path(axe_package).with_name("axe.min.js")
+    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+    report: dict[str, list[dict]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.route(lambda url: not url.startswith("file:"), lambda route: route.abort())
+        for path in pages:
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            page.wait_for_load_state("networkidle")  # a redirect page (meta refresh) navigates after load
+            page.add_script_tag(path=str(axe_script))
+            result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags)
+            report[str(path)] = [
+                {"id": v["id"], "impact": v["impact"], "help": v["help"],
+                 "targets": [" ".join(map(str, n["target"])) for n in v["nodes"]][:5]}
+                for v in result["violations"] if v["impact"] in impacts]
+        browser.close()
+    return report
+
+
+SCREEN_WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+def screenshots(pages: list[Path], html_dir: Path, out: Path) -> list[Path]:
+    """Full-page screenshots of each page at desktop and phone widths, for a reading pass;
+    named after the page's path in the book. Returns the files written."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for name, (width, height) in SCREEN_WIDTHS.items():
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.route(lambda url: not url.startswith("file:"), lambda route: route.abort())
+            for path in pages:
+                page.goto(path.resolve().as_uri(), wait_until="load")
+                page.wait_for_load_state("networkidle")
+                target = out / f"{path.relative_to(html_dir).with_suffix('').as_posix().replace('/', '-')}-{name}.png"
+                page.screenshot(path=str(target), full_page=True)
+                written.append(target)
+            page.close()
+        browser.close()
+    return written

@@ -21,6 +21,7 @@ import papermill
 import yaml
 
 from .errors import InputError
+from .io import read_yaml
 from .params import Params
 from .paths import ROOT, resolve
 from .sources import fetch, load_sources
@@ -29,6 +30,12 @@ from .synth import ensure
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "_build"
 BOOK_FILES = ("_config.yml", "_toc.yml")
+
+
+def toc_pages() -> list[str]:
+    """Every page of the book, in reading order (paths without suffix, from _toc.yml)."""
+    toc = read_yaml(ROOT / "_toc.yml")
+    return [toc["root"]] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
 REPORTED_PACKAGES = ("jupyter-book", "myst-nb", "papermill", "pandas", "numpy", "matplotlib", "statsmodels", "duckdb")
 # Execution metadata that changes on every run; dropping it keeps re-executed notebooks byte-stable.
 VOLATILE_CELL_KEYS = ("papermill", "execution")
@@ -137,6 +144,27 @@ def render(tree: Path, html_dir: Path) -> None:
         raise RunError(f"jupyter-book build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     shutil.rmtree(html_dir, ignore_errors=True)
     built.rename(html_dir)
+
+
+def pdf(params: Params) -> Path:
+    """The PDF edition of a built run: the run's staged sources through LaTeX (pdflatex),
+    offline. Figures come as PNGs and tables in their Markdown form (helpers.display)."""
+    tree = BUILD / params.run_name / "source"
+    if not (tree / "_toc.yml").is_file():
+        raise RunError(f"{tree}: no staged book for run {params.run_name!r}; build it first (make book)")
+    # Code is one click away in the web book; a printed reader gets the text, figures and tables.
+    config = yaml.safe_load((tree / "_config.yml").read_text())
+    config["sphinx"]["config"]["nb_remove_code_source"] = True
+    (tree / "_config_pdf.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(tree), "--builder", "pdflatex",
+               "--config", str(tree / "_config_pdf.yml"), "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    built = tree / "_build" / "latex" / "victim-withdrawal.pdf"
+    if result.returncode != 0 or not built.is_file():
+        raise RunError(f"PDF build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    target = BUILD / params.run_name / f"victim-withdrawal-{params.run_name}.pdf"
+    shutil.copy(built, target)
+    return target
 
 
 def bring_data(params: Params, mirror: Path | None = None) -> None:

@@ -1,9 +1,9 @@
 """The built books: make test renders the default run and executes a second one first."""
 import nbformat
 import pytest
-import yaml
 
 from helpers.paths import ROOT
+from helpers.runner import toc_pages
 
 BUILD = ROOT / "_build"
 
@@ -16,8 +16,7 @@ def built(run: str):
 
 
 def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return toc_pages()
 
 
 def glued(run: str, notebook: str) -> dict[str, str]:

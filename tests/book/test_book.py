@@ -86,3 +86,11 @@ def test_pasted_figures_resolve_on_the_key_insights_and_recommendations_pages(ht
         assert "{glue" not in text and "pasted-text" in text, page
     values = glued("default", "08_literature_and_voices.ipynb")
     assert values["n_studies"] == "45" and int(values["n_tagged"]) == int(values["n_responses"]) == 19
+
+
+def test_every_page_passes_axe_with_no_serious_or_critical_violation(html_dir):
+    report = pagecheck.accessibility([html_dir / f"{f}.html" for f in toc_files()])
+    for page, violations in report.items():
+        summary = ", ".join(f"{v['id']} ({v['impact']}, {len(v['targets'])} elements)" for v in violations)
+        print(f"{'ok ' if not violations else 'BAD'} {page}: {summary or 'no serious or critical violations'}")
+    assert {p: v for p, v in report.items() if v} == {}

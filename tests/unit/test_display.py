@@ -57,3 +57,11 @@ def test_suppression_hides_cells_below_the_threshold_only():
     assert shown["n"].tolist() == ["N<100", 100, 5000]
     assert shown["rate"].tolist() == ["N<100", 0.4, 0.3]
     assert display.suppress(frame, ["n"], frame["n"], 10)["n"].tolist() == [99, 100, 5000]
+
+
+def test_table_has_a_markdown_form_for_the_pdf():
+    frame = pd.DataFrame({"Group": ["a|b", "c"], "Rate": [0.4567, np.nan]})
+    markdown = display.table(frame, caption="Rates", csv_name="x.csv", formats={"Rate": "{:.0%}"},
+                             note="A note.").markdown.splitlines()
+    assert markdown[:6] == ["**Rates**", "", "| Group | Rate |", "|---|---|", "| a\\|b | 46% |", "| c | — |"]
+    assert markdown[-1] == "*A note.*"

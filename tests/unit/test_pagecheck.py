@@ -36,3 +36,17 @@ def test_browser_reports_script_errors_and_web_requests(tmp_path):
     assert "script error: boom" in problems
     assert "request to the web: https://cdn.example.org/lib.js" in problems
     assert report[str(site / "other.html")] == []
+
+
+ACCESSIBLE = """<!doctype html><html lang="en"><head><title>Figure</title></head><body><main>
+<h1>Withdrawal</h1><img src="data:image/png;base64,iVBORw0KGgo=" alt="Bar chart: withdrawal is highest for rape (69%).">
+</main></body></html>"""
+
+
+def test_the_accessibility_check_fails_on_a_missing_alt_attribute_and_passes_with_one(tmp_path):
+    (tmp_path / "good.html").write_text(ACCESSIBLE)
+    (tmp_path / "bad.html").write_text(ACCESSIBLE.replace(' alt="Bar chart: withdrawal is highest for rape (69%)."', ""))
+    report = pagecheck.accessibility([tmp_path / "good.html", tmp_path / "bad.html"])
+    assert report[str(tmp_path / "good.html")] == []
+    bad = report[str(tmp_path / "bad.html")]
+    assert [v["id"] for v in bad] == ["image-alt"] and bad[0]["impact"] == "critical"
