@@ -153,7 +153,7 @@ def design(data: pd.DataFrame, model: dict, spec: dict, messages: list[str]):
     return x[:, varying], [terms[i] for i in varying], keep
 
 
-def _drop_collinear(x: np.ndarray, terms: list[dict], messages: list[str]):
+def drop_collinear(x: np.ndarray, terms: list[dict], messages: list[str]):
     """Leave out terms that are exact combinations of earlier ones (SPSS calls them redundant)."""
     keep = [0]
     for i in range(1, x.shape[1]):
@@ -199,7 +199,7 @@ def fit_model(data: pd.DataFrame, model: dict, spec: dict) -> tuple[dict, list[d
     if model["outcome"] not in subset.columns or subset[model["outcome"]].dtype != bool:
         raise InputError(f"{SOURCE}: model {model_id}: outcome {model['outcome']!r} is not a yes/no column")
     x, terms, keep = design(subset, model, spec, messages)
-    x, terms = _drop_collinear(x, terms, messages)
+    x, terms = drop_collinear(x, terms, messages)
     y = subset[model["outcome"]].to_numpy(dtype=float)[keep]
     fit_row.update(n=len(y), events=int(y.sum()))
     try:

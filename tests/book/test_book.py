@@ -94,3 +94,10 @@ def test_every_page_passes_axe_with_no_serious_or_critical_violation(html_dir):
         summary = ", ".join(f"{v['id']} ({v['impact']}, {len(v['targets'])} elements)" for v in violations)
         print(f"{'ok ' if not violations else 'BAD'} {page}: {summary or 'no serious or critical violations'}")
     assert {p: v for p, v in report.items() if v} == {}
+
+
+def test_beyond_the_pack_chapter_reports_competing_risks_and_case_mix():
+    values = glued("default", "10_beyond_the_pack.ipynb")
+    assert values["n_bcus"] == "12"
+    assert 0 < float(values["all_withdrawn_12w"]) <= float(values["all_withdrawn_final"]) <= 100
+    assert 0 <= int(values["n_survive"]) <= int(values["n_raw_marked"])
