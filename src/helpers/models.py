@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import linalg
 
 from . import logit
-from .errors import InputError
+from .errors import InputError, condition
 from .io import read_yaml
 from .paths import CONFIG
 
@@ -91,13 +91,7 @@ def select(data: pd.DataFrame, model: dict) -> pd.DataFrame:
     expression = (model.get("filter") or "").strip()
     if not expression:
         return data
-    try:
-        mask = data.eval(expression)
-    except Exception as exc:
-        raise InputError(f"{SOURCE}: model {model['id']}: filter {expression!r} cannot be applied ({exc})") from None
-    if mask.dtype != bool:
-        raise InputError(f"{SOURCE}: model {model['id']}: filter {expression!r} is not a yes/no condition")
-    return data[mask]
+    return data[condition(data, expression, f"{SOURCE}: model {model['id']}: filter")]
 
 
 def label(spec: dict, variable: str, category: str | None = None) -> str:

@@ -61,3 +61,35 @@ def test_planted_bcu_effects_survive_case_mix_and_a_case_mix_difference_does_not
     assert abs(effects.loc["A", "effect"]) < 0.1
     assert effects["effect"].sum() == pytest.approx(0, abs=1e-9)  # deviation coding
     assert effects["tau2"].iloc[0] > 0
+
+
+def test_a_planted_class_structure_and_its_withdrawal_rates_are_recovered():
+    from helpers import lca
+
+    rng = np.random.default_rng(5)
+    n = 6_000
+    member = rng.random(n) < 0.35  # class "partner abuse": 35% of reports
+    p = np.where(member[:, None], [0.85, 0.75, 0.15, 0.9], [0.15, 0.25, 0.7, 0.1])
+    x = pd.DataFrame((rng.random((n, 4)) < p).astype(int), columns=["known", "private", "street", "flag"])
+    y = pd.Series((rng.random(n) < np.where(member, 0.65, 0.30)).astype(int))
+    search = lca.search(x, range(1, 4), seed=1, starts=2)
+    assert search.loc[search["bic"].idxmin(), "classes"] == 2
+    result = lca.fit(x, y, 2, seed=1, starts=2)
+    summary = result["summary"]
+    assert summary["withdrawal_bch"].tolist() == pytest.approx([65, 30], abs=4)
+    assert summary["share"].tolist() == pytest.approx([35, 65], abs=3)
+    assert result["profiles"].loc[1, "flag"] == pytest.approx(0.9, abs=0.05)
+    assert result["relative_entropy"] > 0.6
+
+
+def test_lca_indicator_errors_name_the_file_and_indicator():
+    from helpers import lca
+    from helpers.errors import InputError
+
+    data = pd.DataFrame({"suspect_recorded": [True, True], "victim_withdrawal": [True, False], "age": [3, 40]})
+    spec = {"population": "suspect_recorded", "outcome": "victim_withdrawal", "sample_size": 0, "seed": 1,
+            "indicators": {"Young": "age", "Old": "age > 30"}}
+    with pytest.raises(InputError, match=r"lca.yml: indicator 'Young': 'age' is not a yes/no condition"):
+        lca.indicators(data, spec)
+    x, y = lca.indicators(data, {**spec, "indicators": {"Old": "age > 30"}})
+    assert x["Old"].tolist() == [0, 1] and y.tolist() == [1, 0]

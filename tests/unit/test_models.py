@@ -158,7 +158,7 @@ def test_non_convergence_and_a_constant_outcome_are_flagged(monkeypatch):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"filter": "no_such_column == 1"}, "model planted: filter 'no_such_column == 1' cannot be applied"),
+    ({"filter": "no_such_column == 1"}, "model planted: filter: 'no_such_column == 1' cannot be applied"),
     ({"predictors": [{"name": "borough", "reference": "X"}]}, "predictor 'borough' is not a column"),
     ({"predictors": [{"name": "arrested", "reference": "No"}]}, "arrested is yes/no and takes no reference"),
     ({"outcome": "venue"}, "outcome 'venue' is not a yes/no column"),
