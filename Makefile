@@ -47,7 +47,7 @@ test: $(BIN)/.installed browser data
 	$(BIN)/pytest tests/unit
 	$(BIN)/pytest $(NBVAL) notebooks
 	$(PY) -m helpers run --params params/default.yml --render-only $(MIRROR_ARG)
-	$(PY) -m helpers run --params params/fy2022-23.yml $(MIRROR_ARG)
+	$(PY) -m helpers run --params params/monitor-2022-23.yml $(MIRROR_ARG)
 	$(BIN)/pytest -s tests/book
 
 # Speed and memory of the dataset build against a pandas baseline (not part of make test).

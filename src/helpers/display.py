@@ -178,7 +178,7 @@ def suppress(frame: pd.DataFrame, columns: list[str], base: pd.Series, threshold
     """Cells in `columns` whose base count is below `threshold` become "N<threshold" (a count
     exactly at the threshold is shown), as the pack publishes small cells."""
     out = frame.copy()
-    small = base.to_numpy() < threshold
+    small = np.asarray(base) < threshold
     for column in columns:
         out[column] = out[column].astype(object)
         out.loc[small, column] = f"N<{threshold}"

@@ -19,6 +19,8 @@ Keys (all required unless a default is shown):
   synthetic_scale        its size, 1.0 = the pack's volumes
   responses_file         free-text responses (CSV: id, text, source) that chapter 08 tags with
                          the codebook's themes; empty for the pack's own quotes
+  synthetic_changes      changes to plant in the synthetic extract (YAML; helpers.synth.plant); empty for none
+  compare_params         another run's parameters file: chapter 11 compares this run with it; empty for none
 """
 import datetime as dt
 import re
@@ -29,7 +31,8 @@ from .errors import InputError
 from .io import read_yaml
 
 DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": "",
-            "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0, "responses_file": ""}
+            "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0, "responses_file": "",
+            "synthetic_changes": "", "compare_params": ""}
 LISTS = ("home_office_sources", "comparators")
 COUNT_BASES = ("recorded_in_quarter", "closed_in_quarter")
 
@@ -54,6 +57,8 @@ class Params:
     synthetic_seed: int = 1
     synthetic_scale: float = 1.0
     responses_file: str = ""
+    synthetic_changes: str = ""
+    compare_params: str = ""
 
     def for_notebook(self) -> dict:
         """Values papermill injects: plain strings and numbers only."""

@@ -172,7 +172,7 @@ def bring_data(params: Params, mirror: Path | None = None) -> None:
     fetch(mirror or resolve(params.mirror), resolve(params.raw_dir))
     if params.synthetic:
         ensure(resolve(params.extract_dir), params.period_start, params.period_end, params.synthetic_scale,
-               params.synthetic_seed)
+               params.synthetic_seed, changes=resolve(params.synthetic_changes) if params.synthetic_changes else None)
     elif not resolve(params.extract_dir).is_dir():
         raise InputError(f"extract folder {resolve(params.extract_dir)} does not exist (extract_dir in the parameters)")
 

@@ -509,21 +509,62 @@ def model_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def ensure(out: Path, start: dt.date, end: dt.date, scale: float, seed: int, fmt: str = "parquet") -> dict:
+def load_changes(path: Path | None) -> list[dict]:
+    """Changes to plant in an extract (for the monitoring chapter), checked; none without a file.
+
+    Each change picks rows of one table (`where`: column -> allowed values; `bcu` picks by
+    the borough's BCU), takes `share` of them at random and `set`s a column, either to a
+    value or through a mapping of old to new values."""
+    if not path:
+        return []
+    changes = read_yaml(path).get("changes") or []
+    for number, change in enumerate(changes, start=1):
+        missing = [k for k in ("description", "table", "where", "share", "set") if k not in change]
+        if missing:
+            raise InputError(f"{path}: change {number}: '{missing[0]}' is missing")
+        if not 0 < float(change["share"]) <= 1:
+            raise InputError(f"{path}: change {number}: share must be in (0, 1], got {change['share']!r}")
+    return changes
+
+
+def plant(frames: dict[str, pd.DataFrame], changes: list[dict], rng: np.random.Generator) -> None:
+    """Apply planted changes to one chunk's tables, in place."""
+    borough_to_bcu = bcu_table()[0]
+    for change in changes:
+        frame = frames[change["table"]]
+        mask = np.ones(len(frame), dtype=bool)
+        for column, allowed in change["where"].items():
+            allowed = allowed if isinstance(allowed, list) else [allowed]
+            values = frame["borough"].map(borough_to_bcu) if column == "bcu" else frame[column]
+            mask &= (values.isin(allowed) | (values.isna() & ("" in allowed))).to_numpy()
+        chosen = mask & (rng.random(len(frame)) < float(change["share"]))
+        for column, value in change["set"].items():
+            if isinstance(value, dict):
+                frame.loc[chosen, column] = frame.loc[chosen, column].map(lambda v: value.get(v, v))
+            else:
+                frame.loc[chosen, column] = value
+
+
+def ensure(out: Path, start: dt.date, end: dt.date, scale: float, seed: int, fmt: str = "parquet",
+           changes: Path | None = None) -> dict:
     """The extract in `out`, generated unless one made the same way is already there."""
     manifest_path = out / "extract.json"
     wanted = {"seed": seed, "scale": scale, "format": fmt, "period_start": start.isoformat(),
-              "period_end": end.isoformat(), "model_version": model_version()}
+              "period_end": end.isoformat(), "model_version": model_version(), "changes": _changes_digest(changes)}
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
         if all(manifest.get(k) == v for k, v in wanted.items()):
             return manifest
     print(f"Generating the synthetic extract in {out}", file=sys.stderr, flush=True)
-    return generate(out, start, end, scale, seed, fmt)
+    return generate(out, start, end, scale, seed, fmt, changes=changes)
+
+
+def _changes_digest(path: Path | None) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else ""
 
 
 def generate(out: Path, start: dt.date, end: dt.date, scale: float = 1.0, seed: int = 1, fmt: str = "parquet",
-             progress=sys.stderr) -> dict:
+             progress=sys.stderr, changes: Path | None = None) -> dict:
     """Write a synthetic extract for reports recorded from `start` to `end` into `out`."""
     if fmt not in ("csv", "parquet"):
         raise InputError(f"format must be csv or parquet, got {fmt!r}")
@@ -537,9 +578,11 @@ def generate(out: Path, start: dt.date, end: dt.date, scale: float = 1.0, seed: 
     total = int(round(volume * scale / cohort_share))
     # The period is part of the seed: another year's extract is another draw, not this one re-dated.
     seeds = np.random.SeedSequence([seed, start.toordinal(), end.toordinal()]).spawn(-(-total // cfg["chunk_reports"]))
+    planted = load_changes(changes)
     metadata = {"synthetic": True, "generator": "helpers.synth", "seed": seed, "scale": scale, "format": fmt,
                 "period_start": start.isoformat(), "period_end": end.isoformat(), "contract_version": 1,
-                "model_version": model_version()}
+                "model_version": model_version(), "changes": _changes_digest(changes),
+                "planted_changes": [c["description"] for c in planted]}
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -553,7 +596,9 @@ def generate(out: Path, start: dt.date, end: dt.date, scale: float = 1.0, seed: 
         cohort = reports["kind"].to_numpy() == "cohort"
         offsets = calibrate(reports[cohort].reset_index(drop=True), cfg)
         assign_outcomes(rng, reports, cfg, offsets)
-        for name, frame in tables(reports, cfg, period, done + 1, rng).items():
+        frames = tables(reports, cfg, period, done + 1, rng)
+        plant(frames, planted, rng)
+        for name, frame in frames.items():
             writer.write(name, frame)
             counts[name] += len(frame)
         truth = reports.loc[reports["kind"] == "cohort", TRUTH_COLUMNS]

@@ -5,7 +5,7 @@ from helpers.paths import ROOT
 
 from .conftest import built, glued, toc_files
 
-SECOND_RUN = "fy2022-23"
+SECOND_RUN = "monitor-2022-23"  # the following year, compared with the default run (chapter 11)
 
 
 def test_every_page_of_the_toc_is_built(html_dir):
@@ -101,3 +101,10 @@ def test_beyond_the_pack_chapter_reports_competing_risks_and_case_mix():
     assert values["n_bcus"] == "12"
     assert 0 < float(values["all_withdrawn_12w"]) <= float(values["all_withdrawn_final"]) <= 100
     assert 0 <= int(values["n_survive"]) <= int(values["n_raw_marked"])
+
+
+def test_monitoring_finds_the_planted_changes():
+    second = glued(SECOND_RUN, "11_monitoring.ipynb")
+    assert second["west_area_flag"] == "up" and second["ethnicity_flag"] == "down"
+    assert "planted" in second["summary"]
+    assert glued("default", "11_monitoring.ipynb")["west_area_flag"] == "not compared"
