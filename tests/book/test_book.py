@@ -108,3 +108,20 @@ def test_monitoring_finds_the_planted_changes():
     assert second["west_area_flag"] == "up" and second["ethnicity_flag"] == "down"
     assert "planted" in second["summary"]
     assert glued("default", "11_monitoring.ipynb")["west_area_flag"] == "not compared"
+
+
+def test_every_character_the_pages_show_can_be_typeset_in_the_pdf(html_dir):
+    """pdflatex stops on a character it cannot draw (make pdf); the preamble in _config.yml
+    declares the ones beyond what its UTF-8 input handles by itself."""
+    import html as html_lib
+
+    import yaml
+
+    preamble = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["latex_elements"]["preamble"]
+    declared = {chr(int(code, 16)) for code in re.findall(r"DeclareUnicodeCharacter\{([0-9A-F]+)\}", preamble)}
+    native = set("—–’‘“”…")
+    shown = set()
+    for page in [html_dir / f"{f}.html" for f in toc_files()] + [built(SECOND_RUN) / "notebooks" / "11_monitoring.html"]:
+        text = re.sub(r"<(script|style)\b.*?</\1>|data:[^\"']+", "", page.read_text(encoding="utf-8"), flags=re.S)
+        shown |= {c for c in html_lib.unescape(re.sub("<[^>]+>", " ", text)) if ord(c) > 255}
+    assert shown - declared - native == set()
