@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
-from .io import read_yaml
+from .io import read_text_table, read_yaml
 from .paths import CONFIG
 
 COLUMNS = ("id", "text", "source")
@@ -29,13 +29,7 @@ def load_codebook(path: Path = CONFIG / "codebook.yml") -> dict[str, dict]:
 
 def load_responses(path: Path) -> pd.DataFrame:
     """A CSV of responses (id, text, source), checked; empty responses are dropped."""
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: missing column '{missing[0]}' (a responses file has columns id, text, source)")
+    table = read_text_table(path, COLUMNS, hint=" (a responses file has columns id, text, source)")
     repeated = table["id"][table["id"].duplicated()]
     if len(repeated):
         row = int(repeated.index[0]) + 2

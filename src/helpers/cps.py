@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .io import read_yaml
+from .io import read_text_table, read_yaml
 from .paths import CONFIG
 
 AREAS = ("National", "London")
@@ -65,11 +65,7 @@ def validate(table: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def load(path: Path) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    return validate(table, str(path))
+    return validate(read_text_table(path), str(path))
 
 
 def _shape(rng: np.random.Generator, n: int, spec: dict) -> np.ndarray:

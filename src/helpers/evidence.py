@@ -6,6 +6,7 @@ analyst who adds a study or a quote gets a clear error for a slip.
 import pandas as pd
 
 from .errors import InputError
+from .io import read_text_table
 from .paths import PUBLISHED
 
 TABLES = {
@@ -21,13 +22,7 @@ INFLUENCE = ("fixed", "open to influence")
 
 def load(name: str) -> pd.DataFrame:
     path = PUBLISHED / f"{name}.csv"
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    missing = [c for c in TABLES[name] if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: missing column '{missing[0]}'")
+    table = read_text_table(path, TABLES[name])
     checks = {"direction": DIRECTIONS, "influence": INFLUENCE}
     for column, allowed in checks.items():
         if column in table.columns:

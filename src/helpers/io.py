@@ -40,3 +40,17 @@ def read_parquet(path: Path) -> pd.DataFrame:
     exit after a threaded read (apache/arrow#34314, #50482); these files are small.
     """
     return pq.read_table(str(path), use_threads=False).to_pandas()
+
+
+def read_text_table(path: Path, columns: tuple[str, ...] = (), hint: str = "") -> pd.DataFrame:
+    """A CSV read as text (no value guessed missing or numeric: the caller checks them);
+    a missing file, or a missing required column, is an InputError naming the file."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}{hint}")
+    return table
+

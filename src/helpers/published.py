@@ -8,6 +8,7 @@ They are shown as published figures beside, never instead of, computed ones.
 import pandas as pd
 
 from .errors import InputError
+from .io import read_text_table
 from .paths import PUBLISHED
 
 COLUMNS = ("key", "measure", "value", "unit", "period", "source", "pack_section")
@@ -16,13 +17,7 @@ COLUMNS = ("key", "measure", "value", "unit", "period", "source", "pack_section"
 def load(name: str) -> pd.DataFrame:
     """A published-figures table, checked; indexed by `key`."""
     path = PUBLISHED / f"{name}.csv"
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    table = read_text_table(path, COLUMNS)
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
     for row, (key, value, note) in enumerate(zip(table["key"], table["value"], notes), start=2):
         if value == "" and note:

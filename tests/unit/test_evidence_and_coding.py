@@ -44,7 +44,7 @@ def test_the_pack_quotes_are_coded_into_the_pack_themes():
 def test_responses_file_errors_name_the_file_column_and_row(tmp_path):
     path = tmp_path / "survey.csv"
     path.write_text("id,answer,source\n1,x,s\n")
-    with pytest.raises(InputError, match=r"survey.csv: missing column 'text'"):
+    with pytest.raises(InputError, match=r"survey.csv: missing column\(s\) text"):
         coding.load_responses(path)
     path.write_text("id,text,source\n1,a,s\n2,,s\n1,b,s\n")
     with pytest.raises(InputError, match=r"survey.csv: row 4, column id: '1' appears more than once"):
