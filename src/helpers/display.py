@@ -40,6 +40,10 @@ class Rich:
     def _repr_markdown_(self) -> str:
         return self.markdown
 
+    def __repr__(self) -> str:
+        # The plain-text form too, so that outputs do not change with the object's address.
+        return self.markdown
+
 
 def _cell_markdown(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from . import published
+from .calibration import OR_TOLERANCE
 from .models import load_spec
 
-OR_TOLERANCE = 0.20  # the brief: headline odds ratios within 20% of the pack's
 
 
 def coefficients(terms: pd.DataFrame, model_id: str) -> pd.DataFrame:

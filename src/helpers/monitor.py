@@ -4,9 +4,13 @@ error), odds ratios by a z-test on the difference of their logs; a change is fla
 99% confidence, and only where both periods have at least the suppression threshold of
 reports.
 """
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from . import withdrawal
 
 CONFIDENCE = 0.99
 
@@ -48,3 +52,21 @@ def compare_odds_ratios(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFra
     both["ratio"], both["z"], both["p"] = np.exp(difference), z, 2 * stats.norm.sf(np.abs(z))
     both["flag"] = np.where(both["p"] < 1 - CONFIDENCE, np.where(difference > 0, "up", "down"), "")
     return both
+
+
+def area_counts(cohort: pd.DataFrame, areas: list[str]) -> pd.DataFrame:
+    """Withdrawals (events) and reports (n) by crime area, all crime first."""
+    return pd.DataFrame([{"area": withdrawal.area_label(a), "events": int(withdrawal.in_area(cohort, a)["victim_withdrawal"].sum()),
+                          "n": len(withdrawal.in_area(cohort, a))} for a in ["all", *areas]])
+
+
+def bcu_counts(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Withdrawals (events) and reports (n) by BCU, all crime."""
+    grouped = cohort.groupby("bcu")["victim_withdrawal"]
+    return pd.DataFrame({"bcu": grouped.sum().index, "events": grouped.sum().to_numpy(), "n": grouped.size().to_numpy()})
+
+
+def quality_counts(dataset_dir: Path) -> pd.DataFrame:
+    """A built dataset's data-quality measures as events out of n."""
+    table = pd.read_csv(Path(dataset_dir) / "data_quality.csv")
+    return table.rename(columns={"count": "events", "base": "n"})[["description", "events", "n"]]

@@ -18,11 +18,18 @@ def load(path: Path = SOURCE) -> dict:
     return read_yaml(path)
 
 
-def glued_keys(notebook: Path) -> set[str]:
-    """Names a notebook glues (from its committed, executed copy)."""
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    return {out["metadata"]["scrapbook"]["name"] for cell in cells for out in cell.get("outputs", [])
-            if "scrapbook" in out.get("metadata", {})}
+def glued(notebook: Path) -> dict[str, str]:
+    """What an executed notebook glues, by name: the Markdown form where there is one
+    (strings), else the plain text (numbers)."""
+    values = {}
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        for out in cell.get("outputs", []):
+            if "scrapbook" in out.get("metadata", {}):
+                prefix = out["metadata"]["scrapbook"]["mime_prefix"]
+                data = out["data"]
+                values[out["metadata"]["scrapbook"]["name"]] = data.get(f"{prefix}text/markdown",
+                                                                         data.get(f"{prefix}text/plain"))
+    return values
 
 
 def problems(spec: dict, notebooks: Path = NOTEBOOKS) -> list[str]:
@@ -37,7 +44,7 @@ def problems(spec: dict, notebooks: Path = NOTEBOOKS) -> list[str]:
                     notebook = notebooks / f"{item['chapter']}.ipynb"
                     if not notebook.is_file():
                         found.append(f"{rec['id']}: chapter {item['chapter']} does not exist")
-                    elif item["glue"] not in glued_keys(notebook):
+                    elif item["glue"] not in glued(notebook):
                         found.append(f"{rec['id']}: {item['chapter']} glues no {item['glue']!r}")
                 elif "published" in item:
                     try:

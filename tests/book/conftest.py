@@ -1,8 +1,8 @@
 """The built books: make test renders the default run and executes a second one first."""
-import nbformat
 import pytest
 
 from helpers.paths import ROOT
+from helpers.recommendations import glued as glued_values
 from helpers.runner import toc_pages
 
 BUILD = ROOT / "_build"
@@ -20,15 +20,8 @@ def toc_files() -> list[str]:
 
 
 def glued(run: str, notebook: str) -> dict[str, str]:
-    """Values a run's executed notebook glued for its prose, by name (text/plain)."""
-    nb = nbformat.read(BUILD / run / "notebooks" / notebook, as_version=4)
-    values = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if "scrapbook" in out.get("metadata", {}):
-                prefix = out.metadata["scrapbook"]["mime_prefix"]
-                values[out.metadata["scrapbook"]["name"]] = out.data.get(f"{prefix}text/markdown", out.data.get(f"{prefix}text/plain"))
-    return values
+    """Values a run's executed notebook glued for its prose, by name."""
+    return glued_values(BUILD / run / "notebooks" / notebook)
 
 
 @pytest.fixture(scope="session")

@@ -42,3 +42,13 @@ def test_odds_ratio_change():
     assert result.loc["b", "flag"] == ""
     # log(1.5) / sqrt(2 * 0.05^2) = 0.405465 / 0.070711 = 5.734
     assert result.loc["a", "z"] == pytest.approx(5.7341, abs=1e-4)
+
+
+def test_counts_by_area_bcu_and_quality(tmp_path):
+    cohort = pd.DataFrame({"bcu": ["A", "A", "B"], "da": [True, False, True],
+                           "victim_withdrawal": [True, False, True]})
+    areas = monitor.area_counts(cohort, ["da"])
+    assert areas.values.tolist() == [["All crime", 2, 3], ["Domestic abuse", 2, 2]]
+    assert monitor.bcu_counts(cohort).values.tolist() == [["A", 1, 2], ["B", 1, 1]]
+    (tmp_path / "data_quality.csv").write_text("measure,description,count,base,share\nm,Missing thing,5,20,0.25\n")
+    assert monitor.quality_counts(tmp_path).values.tolist() == [["Missing thing", 5, 20]]
