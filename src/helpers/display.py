@@ -110,6 +110,32 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
 
 
+# Committed outputs hold numbers at this precision, never at full float repr: the last digits
+# of a float depend on summation order (BLAS threads, CPU), and outputs must depend on data only.
+SIGNIFICANT_DIGITS = 6
+
+
+def declared(value):
+    """A number as outputs write it: whole numbers exactly, others to SIGNIFICANT_DIGITS
+    significant figures (a float within 1e-9 of a whole number is that whole number)."""
+    if not _is_number(value) or pd.isna(value):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    number = float(value)
+    if np.isinf(number):
+        return number
+    whole = round(number)
+    if abs(number - whole) <= 1e-9 * max(1.0, abs(number)) and abs(number) < 1e15:
+        return int(whole)
+    return float(f"{number:.{SIGNIFICANT_DIGITS}g}")
+
+
+def declared_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every number of `frame` at the declared precision (for CSV downloads)."""
+    return frame.apply(lambda column: column.map(declared) if column.dtype.kind in "fO" else column)
+
+
 def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None = None, note: str = "") -> Rich:
     """An HTML table with real header cells, right-aligned numbers sortable by value, and a CSV download.
 
@@ -126,16 +152,16 @@ def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None
             elif column in formats and _is_number(value):
                 shown = formats[column].format(value)
             else:
-                shown = value
+                shown = declared(value)
             # data-value lets the page sort by the number, not its formatted text (book/_static/sortable.js).
             attributes = ""
             if _is_number(value):
-                attributes = ' class="num"' + ("" if pd.isna(value) else f' data-value="{float(value)!r}"')
+                attributes = ' class="num"' + ("" if pd.isna(value) else f' data-value="{declared(value)}"')
             cells.append(f"<td{attributes}>{html.escape(str(shown))}</td>")
             texts.append(_cell_markdown(shown))
         rows.append("<tr>" + "".join(cells) + "</tr>")
         plain.append("| " + " | ".join(texts) + " |")
-    data = base64.b64encode(frame.to_csv(index=False).encode()).decode()
+    data = base64.b64encode(declared_frame(frame).to_csv(index=False).encode()).decode()
     footer = f'<p class="vw-table-note">{html.escape(note)}</p>' if note else ""
     header = "| " + " | ".join(_cell_markdown(c) for c in frame.columns) + " |"
     markdown = "\n".join([f"**{_cell_markdown(caption)}**", "", header, "|" + "---|" * len(frame.columns), *plain])
@@ -165,11 +191,12 @@ def comparison_table(rows: list[tuple[str, float | None, float]]) -> pd.DataFram
 
 
 def glue_number(name: str, value) -> None:
-    """Glue a number for prose ({glue:text}`name:,.0f`) as a plain Python number:
-    numpy 2 scalars repr as 'np.float64(...)', which glue's format spec cannot parse."""
+    """Glue a number for prose ({glue:text}`name:,.0f`) as a plain Python number at the
+    declared precision: numpy 2 scalars repr as 'np.float64(...)', which glue's format
+    spec cannot parse."""
     from myst_nb import glue
 
-    glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
+    glue(name, declared(value.item() if isinstance(value, np.generic) else value), display=False)
 
 
 def collapsible(title: str, content: Rich) -> Rich:

@@ -21,6 +21,11 @@ Keys (all required unless a default is shown):
                          the codebook's themes; empty for the pack's own quotes
   synthetic_changes      changes to plant in the synthetic extract (YAML; helpers.synth.plant); empty for none
   compare_params         another run's parameters file: chapter 11 compares this run with it; empty for none
+  extract_mapping        YAML mapping a force's file and column names, codes and date formats to the
+                         extract contract (helpers.contract.load_mapping); empty for none
+
+A file may start from another: `extends: default.yml` (a path relative to the file) takes
+every key of that file, and the file names only what differs.
 """
 import datetime as dt
 import re
@@ -32,7 +37,7 @@ from .io import read_yaml
 
 DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": "",
             "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0, "responses_file": "",
-            "synthetic_changes": "", "compare_params": ""}
+            "synthetic_changes": "", "compare_params": "", "extract_mapping": ""}
 LISTS = ("home_office_sources", "comparators")
 COUNT_BASES = ("recorded_in_quarter", "closed_in_quarter")
 
@@ -59,6 +64,7 @@ class Params:
     responses_file: str = ""
     synthetic_changes: str = ""
     compare_params: str = ""
+    extract_mapping: str = ""
 
     def for_notebook(self) -> dict:
         """Values papermill injects: plain strings and numbers only."""
@@ -119,8 +125,23 @@ def parse_params(raw: dict, source: str = "parameters") -> Params:
     return Params(**{k: values[k] if k in typed else str(values[k]) for k in known})
 
 
+def read_params(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A parameters file's keys, with those of the file it `extends` (recursively) beneath them."""
+    path = Path(path)
+    if path.resolve() in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path.resolve()))
+        raise InputError(f"{path}: 'extends' goes round in a circle ({chain})")
+    raw = read_yaml(path)
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base:
+        raise InputError(f"{path}: 'extends' must name a parameters file, got {base!r}")
+    return {**read_params(path.parent / base, (*seen, path.resolve())), **raw}
+
+
 def load_params(path: Path) -> Params:
-    return parse_params(read_yaml(Path(path)), source=str(path))
+    return parse_params(read_params(Path(path)), source=str(path))
 
 
 def params_from(namespace: dict, source: str = "notebook parameters") -> Params:

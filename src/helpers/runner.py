@@ -5,15 +5,21 @@ papermill executes (with the run's parameters); Jupyter Book only renders
   notebooks/  the executed notebooks
   source/     the staged book sources (pages, executed notebooks, the run page)
   html/       the built book
-A notebook that fails stops the run before anything of it is staged; the failed
-notebook is kept in _build/<run_name>/failed/ so its traceback can be read.
+The analysis datasets the chapters share are built once, before any notebook runs; the
+chapters then execute side by side (one kernel a core), the longest first. A notebook
+that fails stops the run before anything of it is staged; the failed notebook is kept
+in _build/<run_name>/failed/ so its traceback can be read.
 """
-import datetime as dt
 import importlib.metadata
+import json
+import os
 import platform
 import shutil
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
@@ -22,7 +28,8 @@ import yaml
 
 from .errors import InputError
 from .io import read_yaml
-from .params import Params
+from . import dataset
+from .params import Params, load_params
 from .paths import ROOT, resolve
 from .sources import fetch, load_sources
 from .synth import ensure
@@ -32,10 +39,36 @@ BUILD = ROOT / "_build"
 BOOK_FILES = ("_config.yml", "_toc.yml")
 
 
-def toc_pages() -> list[str]:
+# Pages about the synthetic extract only: left out of a book built on a supplied extract.
+SYNTHETIC_ONLY = ("notebooks/90_synthetic_calibration",)
+# The kernel's own log (not the notebook's output) would print, for every notebook, a warning
+# that it talks to papermill over TCP without encryption (on localhost) and a KeyboardInterrupt
+# at shutdown. A failing cell is reported from the notebook, with its traceback, all the same.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+# Kernels side by side get one BLAS/OpenMP thread each: OpenBLAS threads spin while they wait,
+# and two kernels of two threads on two cores ran the driver models 7 times slower (313 s
+# against 45 s). A run one at a time (make baseline) keeps the machine's default.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+TIMINGS = "timings.json"  # seconds per notebook of the last run: the next run starts the longest first
+
+
+def toc(params: Params | None = None) -> dict:
+    """The book's table of contents (_toc.yml), without the synthetic-only pages when the
+    run uses a supplied extract."""
+    contents = read_yaml(ROOT / "_toc.yml")
+    if params is not None and not params.synthetic:
+        for part in contents["parts"]:
+            part["chapters"] = [c for c in part["chapters"] if c["file"] not in SYNTHETIC_ONLY]
+        contents["parts"] = [part for part in contents["parts"] if part["chapters"]]
+    return contents
+
+
+def toc_pages(params: Params | None = None) -> list[str]:
     """Every page of the book, in reading order (paths without suffix, from _toc.yml)."""
-    toc = read_yaml(ROOT / "_toc.yml")
-    return [toc["root"]] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    contents = toc(params)
+    return [contents["root"]] + [chapter["file"] for part in contents["parts"] for chapter in part["chapters"]]
+
+
 REPORTED_PACKAGES = ("jupyter-book", "myst-nb", "papermill", "pandas", "numpy", "matplotlib", "statsmodels", "duckdb")
 # Execution metadata that changes on every run; dropping it keeps re-executed notebooks byte-stable.
 VOLATILE_CELL_KEYS = ("papermill", "execution")
@@ -46,8 +79,10 @@ class RunError(RuntimeError):
     """A notebook failed to execute or the book failed to build."""
 
 
-def notebook_paths() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+def notebook_paths(params: Params | None = None) -> list[Path]:
+    """The run's notebooks in book order (all of them when no run is given)."""
+    skip = () if params is None or params.synthetic else SYNTHETIC_ONLY
+    return [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if f"notebooks/{p.stem}" not in skip]
 
 
 def tidy(path: Path) -> None:
@@ -66,31 +101,69 @@ def tidy(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def execute(params: Params, out_dir: Path) -> None:
-    """Execute every notebook into `out_dir`, all or nothing."""
+def _execute_one(source: Path, target: Path, params: Params) -> float:
+    began = time.perf_counter()
+    papermill.execute_notebook(
+        source, target, parameters=params.for_notebook(), cwd=str(NOTEBOOKS), kernel_name="python3",
+        progress_bar=False, request_save_on_cell_execute=False, extra_arguments=KERNEL_ARGUMENTS,
+    )
+    tidy(target)
+    return time.perf_counter() - began
+
+
+@contextmanager
+def _one_thread_each(jobs: int):
+    """Kernels started inside inherit one BLAS thread each when `jobs` run side by side."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    if jobs > 1:
+        os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def execute(params: Params, out_dir: Path, jobs: int | None = None) -> None:
+    """Execute the run's notebooks into `out_dir`, `jobs` at a time, all or nothing."""
     partial = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    for source in notebook_paths():
-        target = partial / source.name
-        print(f"  executing {source.name}", flush=True)
-        try:
-            papermill.execute_notebook(
-                source, target, parameters=params.for_notebook(), cwd=str(NOTEBOOKS),
-                kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
-            )
-        except papermill.PapermillExecutionError as exc:
-            failed = out_dir.with_name("failed")
-            failed.mkdir(exist_ok=True)
-            shutil.move(target, failed / source.name)
-            shutil.rmtree(partial)
-            raise RunError(
-                f"{source.name} failed in cell [{exc.exec_count}]: {exc.ename}: {exc.evalue}\n"
-                f"The executed notebook, with the traceback, is kept in {failed / source.name}"
-            ) from None
-        tidy(target)
+    sources = notebook_paths(params)
+    timings_path = out_dir.parent / TIMINGS
+    known = [p for p in (timings_path, BUILD / "default" / TIMINGS) if p.is_file()]  # this run's, else the default's
+    last = json.loads(known[0].read_text()) if known else {}
+    order = sorted(sources, key=lambda p: -last.get(p.stem, 0.0))  # the longest first: the last to start is short
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(sources)))
+    began, seconds, failures = time.perf_counter(), {}, []
+    with _one_thread_each(jobs), ThreadPoolExecutor(max_workers=jobs) as pool:  # each kernel is its own process
+        futures = {pool.submit(_execute_one, p, partial / p.name, params): p for p in order}
+        for future in as_completed(futures):
+            source = futures[future]
+            number = f"({sources.index(source) + 1} of {len(sources)})"
+            try:
+                seconds[source.stem] = future.result()
+            except papermill.PapermillExecutionError as exc:
+                failures.append((source, exc))
+                print(f"  {source.stem} {number} FAILED in cell [{exc.exec_count}]", flush=True)
+                continue
+            print(f"  executed {source.stem} {number} … {seconds[source.stem]:.0f} s", flush=True)
+    if failures:
+        failed = out_dir.with_name("failed")
+        failed.mkdir(exist_ok=True)
+        for source, _ in failures:
+            shutil.move(partial / source.name, failed / source.name)
+        shutil.rmtree(partial)
+        raise RunError("\n".join(
+            f"{source.name} failed in cell [{exc.exec_count}]: {exc.ename}: {exc.evalue}\n"
+            f"The executed notebook, with the traceback, is kept in {failed / source.name}" for source, exc in failures))
+    print(f"  {len(sources)} notebooks executed in {time.perf_counter() - began:.0f} s ({jobs} at a time)", flush=True)
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
+    timings_path.write_text(json.dumps({k: round(v, 1) for k, v in sorted(seconds.items())}, indent=1) + "\n")
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -128,7 +201,7 @@ def stage(params: Params, params_path: Path, executed: Path, tree: Path) -> None
     if params.run_name != "default":
         config["title"] = f"{config['title']} ({params.period_label})"
     (tree / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    shutil.copy(ROOT / "_toc.yml", tree / "_toc.yml")
+    (tree / "_toc.yml").write_text(yaml.safe_dump(toc(params), sort_keys=False))
     (tree / "book" / "run.md").write_text(run_page(params, params_path))
     (tree / "book" / "_generated").mkdir(exist_ok=True)
     (tree / "book" / "_generated" / "data_sources.md").write_text(sources_table())
@@ -177,28 +250,49 @@ def bring_data(params: Params, mirror: Path | None = None) -> None:
         raise InputError(f"extract folder {resolve(params.extract_dir)} does not exist (extract_dir in the parameters)")
 
 
+def build_dataset(params: Params) -> dict:
+    """The run's analysis dataset (helpers.dataset), built unless it is up to date."""
+    mapping = resolve(params.extract_mapping) if params.extract_mapping else None
+    return dataset.ensure(resolve(params.extract_dir), params.period_start, params.period_end,
+                          resolve(params.dataset_dir), mapping)
+
+
+def prepare(params: Params, mirror: Path | None = None) -> None:
+    """Everything the chapters share, made once before they run side by side: the data,
+    the analysis dataset, and those of the run chapter 11 compares with."""
+    for run in [params] + ([load_params(resolve(params.compare_params))] if params.compare_params else []):
+        bring_data(run, mirror)
+        began = time.perf_counter()
+        manifest = build_dataset(run)
+        print(f"  analysis dataset of run '{run.run_name}': {manifest['reports']:,} reports "
+              f"… {time.perf_counter() - began:.0f} s", flush=True)
+
+
 def run(params: Params, params_path: Path, mirror: Path | None = None, render_only: bool = False,
-        update_baseline: bool = False) -> Path:
+        update_baseline: bool = False, jobs: int | None = None) -> Path:
     """Produce the book of one run; returns the path of its index.html."""
-    started = dt.datetime.now()
+    started = time.perf_counter()
     out = BUILD / params.run_name
-    bring_data(params, mirror)
     executed = out / "notebooks"
     if render_only:
+        bring_data(params, mirror)
         shutil.rmtree(executed, ignore_errors=True)
         executed.mkdir(parents=True)
-        for path in notebook_paths():
+        for path in notebook_paths(params):
             shutil.copy(path, executed / path.name)
     else:
-        print(f"Executing notebooks for run '{params.run_name}' ({params.period_label})", flush=True)
-        execute(params, executed)
+        print(f"Run '{params.run_name}' ({params.period_label})", flush=True)
+        prepare(params, mirror)
+        execute(params, executed, jobs)
     if update_baseline:
         if params.run_name != "default":
             raise InputError("only the default run's notebooks are committed; use params/default.yml")
         for path in executed.glob("*.ipynb"):
             shutil.copy(path, NOTEBOOKS / path.name)
     stage(params, params_path, executed, out / "source")
+    began = time.perf_counter()
     render(out / "source", out / "html")
     index = out / "html" / "index.html"
-    print(f"Book built in {(dt.datetime.now() - started).total_seconds():.0f} s: {index}", flush=True)
+    print(f"  rendered … {time.perf_counter() - began:.0f} s", flush=True)
+    print(f"Book built in {time.perf_counter() - started:.0f} s: {index}", flush=True)
     return index

@@ -16,11 +16,11 @@ def test_table_has_caption_header_cells_and_right_aligned_numbers():
     html = display.table(FRAME, caption="Offences by BCU", csv_name="x.csv", formats={"Offences": "{:,.0f}"}).data
     assert "<caption>Offences by BCU</caption>" in html
     assert html.count('<th scope="col">') == 3
-    assert '<td class="num" data-value="1234.0">1,234</td>' in html  # sorts by value, shows formatted
+    assert '<td class="num" data-value="1234">1,234</td>' in html  # sorts by value, shows formatted
     assert "<td>Central East</td>" in html
 
 
-def test_csv_download_holds_the_full_values():
+def test_csv_download_holds_the_values_at_the_declared_precision():
     html = display.table(FRAME, caption="c", csv_name="x.csv", formats={"Rate": "{:.0%}"}).data
     payload = re.search(r'href="data:text/csv;base64,([^"]+)"', html).group(1)
     back = pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
@@ -65,3 +65,23 @@ def test_table_has_a_markdown_form_for_the_pdf():
                              note="A note.").markdown.splitlines()
     assert markdown[:6] == ["**Rates**", "", "| Group | Rate |", "|---|---|", "| a\\|b | 46% |", "| c | — |"]
     assert markdown[-1] == "*A note.*"
+
+
+def test_numbers_are_written_at_the_declared_precision_whatever_the_summation_order():
+    # The two reprs seen on two machines for one value (issue: baselines at full repr).
+    assert display.declared(1.011115388440882) == display.declared(1.0111153884408821) == 1.01112
+    assert display.declared(0.3758161264602964) == display.declared(0.37581612646029644) == 0.375816
+    # Whole numbers stay exact, however large, and a float a hair off a whole number is that number.
+    assert display.declared(np.float64(1234567.0)) == 1234567 and display.declared(2.9999999999999996) == 3
+    assert display.declared(np.int64(7)) == 7 and display.declared(1234567.5) == 1234570.0
+    assert np.isnan(display.declared(np.nan)) and display.declared("text") == "text" and display.declared(True) is True
+
+
+def test_table_sort_keys_csv_and_unformatted_cells_do_not_carry_full_precision():
+    frame = pd.DataFrame({"Measure": ["a", "b"], "Value": [0.37581612646029644, 2.0], "Mixed": ["n/a", 1 / 3]})
+    table = display.table(frame, caption="c", csv_name="x.csv", formats={"Value": "{:.2f}"})
+    assert 'data-value="0.375816">0.38</td>' in table.data and 'data-value="2">2.00</td>' in table.data
+    assert '<td class="num" data-value="0.333333">0.333333</td>' in table.data and "| n/a |" in table.markdown
+    payload = re.search(r'href="data:text/csv;base64,([^"]+)"', table.data).group(1)
+    assert base64.b64decode(payload).decode().splitlines() == ["Measure,Value,Mixed", "a,0.375816,n/a", "b,2.0,0.333333"]
+    assert not re.search(r"\d\.\d{7,}", table.data + table.markdown)

@@ -92,3 +92,24 @@ def test_count_basis_is_one_of_the_two_home_office_counts():
     assert parse_params({**VALID, "count_basis": "closed_in_quarter"}).count_basis == "closed_in_quarter"
     with pytest.raises(InputError, match="'count_basis' must be one of recorded_in_quarter, closed_in_quarter"):
         parse_params({**VALID, "count_basis": "recorded"})
+
+
+def test_a_run_file_extends_another_and_names_only_what_differs(tmp_path):
+    (tmp_path / "base.yml").write_text("\n".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}"
+                                                 for k, v in VALID.items()))
+    (tmp_path / "next.yml").write_text("extends: base.yml\nrun_name: next\nperiod_start: 2022-04-01\n"
+                                       "period_end: 2023-03-31\nextract_mapping: force.yml\n")
+    params = load_params(tmp_path / "next.yml")
+    assert (params.run_name, params.period_start, params.force) == ("next", dt.date(2022, 4, 1), "Metropolitan Police")
+    assert params.extract_mapping == "force.yml"
+    assert load_params(tmp_path / "base.yml").extract_mapping == ""
+
+
+def test_extends_in_a_circle_or_to_nothing_is_named(tmp_path):
+    (tmp_path / "a.yml").write_text("extends: b.yml\n")
+    (tmp_path / "b.yml").write_text("extends: a.yml\n")
+    with pytest.raises(InputError, match="goes round in a circle"):
+        load_params(tmp_path / "a.yml")
+    (tmp_path / "c.yml").write_text("extends: missing.yml\n")
+    with pytest.raises(InputError, match="missing.yml: file not found"):
+        load_params(tmp_path / "c.yml")

@@ -1,3 +1,8 @@
+import dataclasses
+import json
+import os
+import re
+
 import nbformat
 import pytest
 
@@ -49,10 +54,51 @@ def test_a_failing_notebook_stops_the_run_and_writes_nothing(tmp_path, monkeypat
     (tmp_path / "nbs").mkdir()
     _notebook(tmp_path / "nbs" / "01_ok.ipynb", "x = 1")
     _notebook(tmp_path / "nbs" / "02_bad.ipynb", "raise ValueError('no such column: borough')")
-    with pytest.raises(runner.RunError, match=r"02_bad.ipynb failed in cell \[2\]: ValueError: no such column: borough"):
-        runner.execute(PARAMS, tmp_path / "out")
+    _notebook(tmp_path / "nbs" / "03_bad.ipynb", "x = 1", "1 / 0")
+    # Notebooks run side by side: every failure is reported, not only the first.
+    with pytest.raises(runner.RunError) as failure:
+        runner.execute(PARAMS, tmp_path / "out", jobs=2)
+    assert "02_bad.ipynb failed in cell [2]: ValueError: no such column: borough" in str(failure.value)
+    assert "03_bad.ipynb failed in cell [3]: ZeroDivisionError: division by zero" in str(failure.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["failed", "nbs"]  # no 'out', no partial folder
-    assert [p.name for p in (tmp_path / "failed").iterdir()] == ["02_bad.ipynb"]
+    assert sorted(p.name for p in (tmp_path / "failed").iterdir()) == ["02_bad.ipynb", "03_bad.ipynb"]
+
+
+def test_execution_prints_each_notebook_with_its_place_and_time_and_nothing_else(tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path / "nbs")
+    (tmp_path / "nbs").mkdir()
+    for name in ("01_a", "02_b", "03_c"):
+        _notebook(tmp_path / "nbs" / f"{name}.ipynb", "import sys; print('to the notebook', file=sys.stderr)")
+    runner.execute(PARAMS, tmp_path / "run" / "notebooks", jobs=2)
+    out, err = capfd.readouterr()
+    lines = out.splitlines()
+    assert sorted(re.sub(r"… \d+ s", "… N s", line) for line in lines[:3]) == [
+        f"  executed {name} ({i} of 3) … N s" for i, name in enumerate(("01_a", "02_b", "03_c"), 1)]
+    assert re.fullmatch(r"  3 notebooks executed in \d+ s \(2 at a time\)", lines[3]) and len(lines) == 4
+    assert err == ""  # no kernel warnings (TCP, shutdown) on the terminal
+    assert set(json.loads((tmp_path / "run" / "timings.json").read_text())) == {"01_a", "02_b", "03_c"}
+
+
+def test_kernels_side_by_side_get_one_blas_thread_each_and_one_at_a_time_the_default(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path / "nbs")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    (tmp_path / "nbs").mkdir()
+    _notebook(tmp_path / "nbs" / "01_a.ipynb", "import os; print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    _notebook(tmp_path / "nbs" / "02_b.ipynb", "x = 1")
+    for jobs, seen in ((2, "1\n"), (1, "None\n")):
+        runner.execute(PARAMS, tmp_path / f"out{jobs}", jobs=jobs)
+        assert nbformat.read(tmp_path / f"out{jobs}" / "01_a.ipynb", as_version=4).cells[-1].outputs[0]["text"] == seen
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # the runner's own environment is left as it was
+
+
+def test_a_supplied_extract_leaves_the_synthetic_appendix_out():
+    supplied = dataclasses.replace(PARAMS, synthetic=False)
+    assert "notebooks/90_synthetic_calibration" in runner.toc_pages(PARAMS)
+    assert "notebooks/90_synthetic_calibration" not in runner.toc_pages(supplied)
+    assert "Appendices" not in [part["caption"] for part in runner.toc(supplied)["parts"]]  # no empty part
+    assert [p.stem for p in runner.notebook_paths(PARAMS)][-1] == "90_synthetic_calibration"
+    assert "90_synthetic_calibration" not in [p.stem for p in runner.notebook_paths(supplied)]
+    assert runner.toc_pages(supplied) == [p for p in runner.toc_pages(PARAMS) if "90_synthetic" not in p]
 
 
 def test_cli_reports_an_impossible_date_and_exits_2(tmp_path, capsys):
