@@ -11,8 +11,11 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # nbval runs on one BLAS/OpenMP thread while baselines are made with the machine's default: an
 # output whose digits depend on summation order (so on the machine) then fails here too.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+REPORTS := _build/reports
+# make publish BASE_URL=https://owner.github.io/repo/ : the address the book is served from.
+BASE_URL ?=
 
-.PHONY: book test data baseline bench lock browser latex pdf screenshots clean
+.PHONY: book test lint data baseline bench lock browser latex pdf screenshots publish lab clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,12 +50,29 @@ pdf: book latex
 screenshots: book browser
 	$(PY) -m helpers screenshots --params $(PARAMS)
 
-test: $(BIN)/.installed browser data
-	$(BIN)/pytest tests/unit
-	$(ONE_THREAD) $(BIN)/pytest $(NBVAL) notebooks
+test: $(BIN)/.installed browser data lint
+	$(BIN)/pytest tests/unit --junitxml=$(REPORTS)/unit.xml
+	$(ONE_THREAD) $(BIN)/pytest $(NBVAL) notebooks --junitxml=$(REPORTS)/nbval.xml
 	$(PY) -m helpers run --params params/default.yml --render-only $(MIRROR_ARG)
 	$(PY) -m helpers run --params params/monitor-2022-23.yml $(MIRROR_ARG)
-	$(BIN)/pytest -s tests/book
+	$(BIN)/pytest -s tests/book --junitxml=$(REPORTS)/book.xml
+
+# Code style (ruff: lint and format, notebooks included), the GitHub workflows and CITATION.cff
+# against their published schemas (the CFF 1.2.0 schema is kept in tests/schemas), all offline; .pre-commit-config.yaml runs the same for contributors.
+lint: $(BIN)/.installed
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --schemafile tests/schemas/citation-cff-1.2.0.json CITATION.cff
+
+# A folder ready to serve (_build/publish): the run built with BASE_URL as its address, and a sitemap.
+publish: $(BIN)/.installed
+	$(PY) -m helpers publish --params $(PARAMS) --out _build/publish $(if $(BASE_URL),--base-url $(BASE_URL),) $(MIRROR_ARG)
+
+# JupyterLab on the notebooks, with the project's kernel: each opens with the default run's
+# parameters, to be run cell by cell (make data first fetches what they read).
+lab: $(BIN)/.installed data
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 # Speed and memory of the dataset build against a pandas baseline (not part of make test).
 bench: $(BIN)/.installed

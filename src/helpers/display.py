@@ -136,6 +136,27 @@ def declared_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda column: column.map(declared) if column.dtype.kind in "fO" else column)
 
 
+# A printed page holds about this many columns of figures; a wider table is printed in parts,
+# each repeating the first column (the PDF edition reads the Markdown form of tables).
+PRINTED_COLUMNS = 7
+
+
+def _markdown_tables(caption: str, header: list[str], rows: list[list[str]]) -> str:
+    """The Markdown form of a table: one pipe table, or several of at most PRINTED_COLUMNS
+    columns each, the first column repeated, when the table is wider than a printed page."""
+    n = len(header)
+    parts = [range(n)] if n <= PRINTED_COLUMNS else [
+        [0, *range(first, min(first + PRINTED_COLUMNS - 1, n))] for first in range(1, n, PRINTED_COLUMNS - 1)]
+    blocks = []
+    for part in parts:
+        title = caption if len(parts) == 1 else f"{caption} (columns {part[1] + 1}-{part[-1] + 1} of {n})"
+        lines = [f"**{_cell_markdown(title)}**", "", "| " + " | ".join(header[i] for i in part) + " |",
+                 "|" + "---|" * len(part)]
+        lines += ["| " + " | ".join(row[i] for i in part) + " |" for row in rows]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None = None, note: str = "") -> Rich:
     """An HTML table with real header cells, right-aligned numbers sortable by value, and a CSV download.
 
@@ -160,11 +181,10 @@ def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None
             cells.append(f"<td{attributes}>{html.escape(str(shown))}</td>")
             texts.append(_cell_markdown(shown))
         rows.append("<tr>" + "".join(cells) + "</tr>")
-        plain.append("| " + " | ".join(texts) + " |")
+        plain.append(texts)
     data = base64.b64encode(declared_frame(frame).to_csv(index=False).encode()).decode()
     footer = f'<p class="vw-table-note">{html.escape(note)}</p>' if note else ""
-    header = "| " + " | ".join(_cell_markdown(c) for c in frame.columns) + " |"
-    markdown = "\n".join([f"**{_cell_markdown(caption)}**", "", header, "|" + "---|" * len(frame.columns), *plain])
+    markdown = _markdown_tables(caption, [_cell_markdown(c) for c in frame.columns], plain)
     return Rich(
         f'<div class="vw-table"><table><caption>{html.escape(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{footer}"

@@ -1,104 +1,110 @@
-"""London maps drawn from the borough boundaries in the data mirror (TopoJSON).
+"""London maps drawn from the borough boundaries in the data mirror (TopoJSON, read by GDAL).
 
-Chapters colour boroughs, or BCUs (as the union of their boroughs), by a value
-and write the value on the map too, so meaning is never carried by colour alone.
+Chapters colour boroughs, or BCUs (the union of their boroughs: one outline, no internal
+borders), by a value and write the value on the map too, so meaning is never carried by
+colour alone. Everything is read from the local file: no web tiles, no downloads.
 """
-import json
+
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import geopandas as gpd
 import numpy as np
-from matplotlib.patches import PathPatch
-from matplotlib.path import Path as MplPath
+import pandas as pd
+import shapely
+from matplotlib.patches import Patch
 
 from .errors import InputError
 from .geography import bcu_table
 
-LONDON_LATITUDE = 51.5
+SOURCE_CRS = "EPSG:4326"  # TopoJSON coordinates are longitude/latitude
+MAP_CRS = "EPSG:27700"  # British National Grid: metres, so areas and shapes are true
+STYLES = {
+    "outside": {"facecolor": "#d9d9d9", "hatch": "///", "hatchcolor": "#737373"},
+    "blank": {"facecolor": "#eeeeee"},
+}
+EDGES = {"edgecolor": "white", "linewidth": 0.5}
 
 
-def decode_arcs(topology: dict) -> list[np.ndarray]:
-    """Absolute lon/lat coordinates of each arc (TopoJSON arcs are delta-encoded when quantized)."""
-    transform = topology.get("transform")
-    arcs = []
-    for arc in topology["arcs"]:
-        points = np.asarray(arc, dtype=float)
-        if transform:
-            points = np.cumsum(points, axis=0) * transform["scale"] + transform["translate"]
-        arcs.append(points)
-    return arcs
+def load_boroughs(path: Path, layer: str = "boroughs") -> gpd.GeoDataFrame:
+    """Borough outlines indexed by name (the TopoJSON `id`), in the British National Grid.
+
+    GDAL's TopoJSON driver (through pyogrio) decodes the file. One source ring (Richmond upon
+    Thames) crosses itself: make_valid repairs it so that boroughs can be unioned into BCUs.
+    """
+    frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+    if "id" not in frame or frame["id"].isna().any() or not frame["id"].is_unique:
+        raise InputError(f"{path}: layer {layer!r} needs a unique name (`id`) for every geometry")
+    frame = frame.set_index("id").rename_axis("name").set_crs(SOURCE_CRS).to_crs(MAP_CRS)
+    frame.geometry = frame.geometry.make_valid(method="structure")
+    return frame[["geometry"]]
 
 
-def _ring(indices: list[int], arcs: list[np.ndarray]) -> np.ndarray:
-    parts = []
-    for i in indices:
-        arc = arcs[i] if i >= 0 else arcs[~i][::-1]  # a negative index is the arc reversed
-        parts.append(arc if not parts else arc[1:])   # consecutive arcs share an end point
-    return np.concatenate(parts)
+def bcu_outlines(boroughs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One outline per BCU (config/bcu.yml), the union of its boroughs; boroughs in no BCU are left out."""
+    borough_to_bcu = bcu_table()[0]
+    met = boroughs[boroughs.index.isin(list(borough_to_bcu))]
+    return met.assign(bcu=met.index.map(borough_to_bcu)).dissolve("bcu").rename_axis("name")
 
 
-def decode(topology: dict, object_name: str) -> dict[str, list[np.ndarray]]:
-    """Map each geometry id to its rings (exterior and holes) as lon/lat arrays."""
-    arcs = decode_arcs(topology)
-    shapes = {}
-    for geometry in topology["objects"][object_name]["geometries"]:
-        polygons = {"Polygon": [geometry.get("arcs", [])], "MultiPolygon": geometry.get("arcs", [])}.get(geometry["type"])
-        if polygons is None:
-            raise InputError(f"TopoJSON object {object_name!r}: geometry {geometry.get('id')!r} is a {geometry['type']}")
-        shapes[geometry["id"]] = [_ring(ring, arcs) for polygon in polygons for ring in polygon]
-    return shapes
+def _label_point(geometry) -> shapely.Point:
+    """The centroid, or a point surely inside the area where the centroid falls outside it."""
+    centroid = geometry.centroid
+    return centroid if geometry.contains(centroid) else geometry.representative_point()
 
 
-def load_boroughs(path: Path) -> dict[str, list[np.ndarray]]:
-    with open(path, encoding="utf-8") as handle:
-        return decode(json.load(handle), "boroughs")
-
-
-def _patch(rings: list[np.ndarray], **style) -> PathPatch:
-    vertices = np.concatenate(rings)
-    codes = np.concatenate([[MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 1) for r in rings])
-    return PathPatch(MplPath(vertices, codes), **style)
-
-
-def _centre(rings: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(rings).mean(axis=0)
-
-
-def choropleth(ax, boroughs: dict, values: dict[str, float], *, cmap="cividis", label: str, fmt="{:,.0f}",
-               by_bcu: bool = False, missing="Not policed by the Met"):
+def choropleth(
+    ax,
+    boroughs: gpd.GeoDataFrame,
+    values: dict[str, float],
+    *,
+    cmap="cividis",
+    label: str,
+    fmt="{:,.0f}",
+    by_bcu: bool = False,
+    missing="Not policed by the Met",
+    no_value="No value shown",
+):
     """Colour boroughs (or BCUs, with by_bcu) by `values`, writing each value on the map.
 
-    Areas with no value (the City of London has its own force) are hatched grey.
+    Boroughs outside the Met (the City of London has its own force) are hatched grey and
+    labelled `missing`; Met areas without a value (a suppressed cell, no reports; a NaN too)
+    are plain grey and labelled `no_value`. A name with no boundary is an error: a category
+    such as "borough not recorded" is left out by the caller and stated in its caption.
     """
-    borough_to_bcu = bcu_table()[0]
-    area_of = (lambda b: borough_to_bcu.get(b)) if by_bcu else (lambda b: b)
-    unknown = sorted(set(values) - {area_of(b) for b in boroughs})
+    met = boroughs.index.isin(list(bcu_table()[0]))
+    if by_bcu:  # BCUs can take a value; boroughs outside the Met are drawn, hatched, and cannot
+        named = bcu_outlines(boroughs).assign(met=True)
+        areas = pd.concat([named, boroughs[~met].assign(met=False)])
+    else:
+        named = areas = boroughs.assign(met=met)
+    unknown = sorted(set(values) - set(named.index))
     if unknown:
         raise InputError(f"map: no boundary for {unknown[0]!r}")
-    finite = [v for v in values.values() if np.isfinite(v)]
-    norm = plt.Normalize(min(finite), max(finite))
-    colours = plt.get_cmap(cmap)
-    for borough, rings in boroughs.items():
-        value = values.get(area_of(borough))
-        if value is None:
-            ax.add_patch(_patch(rings, facecolor="#d9d9d9", edgecolor="white", hatch="///", linewidth=0.5))
-        else:
-            ax.add_patch(_patch(rings, facecolor=colours(norm(value)), edgecolor="white", linewidth=0.5))
-    areas: dict[str, list[np.ndarray]] = {}
-    for borough, rings in boroughs.items():
-        if values.get(area_of(borough)) is not None:
-            areas.setdefault(area_of(borough), []).append(_centre(rings))
-    for area, centres in areas.items():
-        x, y = np.mean(centres, axis=0)
-        ax.annotate(fmt.format(values[area]), (x, y), ha="center", va="center", fontsize=7,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "linewidth": 0})
-    all_points = np.concatenate([np.concatenate(r) for r in boroughs.values()])
-    ax.set_xlim(all_points[:, 0].min(), all_points[:, 0].max())
-    ax.set_ylim(all_points[:, 1].min(), all_points[:, 1].max())
-    ax.set_aspect(1 / np.cos(np.radians(LONDON_LATITUDE)))
+    areas["value"] = np.array([values.get(name, np.nan) for name in areas.index], dtype=float)  # None -> NaN
+    areas["kind"] = np.select([np.isfinite(areas["value"]), areas["met"]], ["value", "blank"], "outside")
+    used = [kind for kind in ("outside", "blank") if (areas["kind"] == kind).any()]
+    for kind in used:
+        areas[areas["kind"] == kind].plot(ax=ax, **STYLES[kind], **EDGES)
+    shaded = areas[areas["kind"] == "value"]
+    if len(shaded):
+        shaded.plot(ax=ax, column="value", cmap=cmap, legend=True, legend_kwds={"label": label, "shrink": 0.7}, **EDGES)
+    for geometry, value in zip(shaded.geometry, shaded["value"], strict=True):
+        point = _label_point(geometry)
+        ax.annotate(
+            fmt.format(value),
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=7,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "linewidth": 0},
+        )
     ax.set_axis_off()
-    bar = plt.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=colours), ax=ax, shrink=0.7)
-    bar.set_label(label)
-    ax.add_patch(_patch([np.zeros((1, 2))], facecolor="#d9d9d9", hatch="///", label=missing))
-    ax.legend(loc="lower left", fontsize=7, frameon=False)
+    if used:
+        texts = {"outside": missing, "blank": no_value}
+        ax.legend(
+            handles=[Patch(label=texts[kind], edgecolor="black", linewidth=0.5, **STYLES[kind]) for kind in used],
+            loc="lower left",
+            fontsize=7,
+            frameon=False,
+        )
     return ax

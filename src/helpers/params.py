@@ -21,6 +21,8 @@ Keys (all required unless a default is shown):
                          the codebook's themes; empty for the pack's own quotes
   synthetic_changes      changes to plant in the synthetic extract (YAML; helpers.synth.plant); empty for none
   compare_params         another run's parameters file: chapter 11 compares this run with it; empty for none
+  base_url               the address the book is served from, ending in "/" (html.baseurl: canonical
+                         links, and the sitemap `make publish` writes); empty when not published
   extract_mapping        YAML mapping a force's file and column names, codes and date formats to the
                          extract contract (helpers.contract.load_mapping); empty for none
 
@@ -37,7 +39,8 @@ from .io import read_yaml
 
 DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": "",
             "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0, "responses_file": "",
-            "synthetic_changes": "", "compare_params": "", "extract_mapping": ""}
+            "synthetic_changes": "", "compare_params": "", "extract_mapping": "",
+            "base_url": ""}
 LISTS = ("home_office_sources", "comparators")
 COUNT_BASES = ("recorded_in_quarter", "closed_in_quarter")
 
@@ -65,6 +68,7 @@ class Params:
     synthetic_changes: str = ""
     compare_params: str = ""
     extract_mapping: str = ""
+    base_url: str = ""
 
     def for_notebook(self) -> dict:
         """Values papermill injects: plain strings and numbers only."""
@@ -118,6 +122,8 @@ def parse_params(raw: dict, source: str = "parameters") -> Params:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
         raise InputError(f"{source}: 'synthetic_scale' must be a positive number, got {scale!r}")
     values["synthetic_scale"] = float(scale)
+    if values["base_url"] and not re.fullmatch(r"https?://\S+/", str(values["base_url"])):
+        raise InputError(f"{source}: 'base_url' must be an http(s) address ending in '/', got {values['base_url']!r}")
     threshold = values["suppression_threshold"]
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise InputError(f"{source}: 'suppression_threshold' must be a whole number of at least 1, got {threshold!r}")

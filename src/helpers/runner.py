@@ -10,10 +10,12 @@ chapters then execute side by side (one kernel a core), the longest first. A not
 that fails stops the run before anything of it is staged; the failed notebook is kept
 in _build/<run_name>/failed/ so its traceback can be read.
 """
+import html
 import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -192,6 +194,30 @@ def run_page(params: Params, params_path: Path) -> str:
     )
 
 
+def page_title(path: Path) -> str:
+    """The first level-1 heading of a page (.md) or notebook (.ipynb)."""
+    if path.suffix == ".ipynb":
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    else:
+        text = path.read_text(encoding="utf-8")
+    heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), None)
+    if heading is None:
+        raise RunError(f"{path}: no title (a first-level heading '# ...')")
+    return heading
+
+
+def chapters_list(params: Params, tree: Path) -> str:
+    """The home page's list of every page after it, by part, from _toc.yml: it cannot go stale."""
+    lines = []
+    for part in toc(params)["parts"]:
+        lines.append(f"\n**{part['caption']}**\n")
+        for chapter in part["chapters"]:
+            path = next(tree / f"{chapter['file']}{suffix}" for suffix in (".ipynb", ".md")
+                        if (tree / f"{chapter['file']}{suffix}").is_file())
+            lines.append(f"- [{page_title(path)}](../{path.relative_to(tree).as_posix()})")
+    return "\n".join(lines).lstrip() + "\n"
+
+
 def stage(params: Params, params_path: Path, executed: Path, tree: Path) -> None:
     """Lay out the book sources of one run: pages, executed notebooks, generated pages."""
     shutil.rmtree(tree, ignore_errors=True)
@@ -200,11 +226,14 @@ def stage(params: Params, params_path: Path, executed: Path, tree: Path) -> None
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     if params.run_name != "default":
         config["title"] = f"{config['title']} ({params.period_label})"
+    if params.base_url:
+        config["html"]["baseurl"] = params.base_url
     (tree / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (tree / "_toc.yml").write_text(yaml.safe_dump(toc(params), sort_keys=False))
     (tree / "book" / "run.md").write_text(run_page(params, params_path))
     (tree / "book" / "_generated").mkdir(exist_ok=True)
     (tree / "book" / "_generated" / "data_sources.md").write_text(sources_table())
+    (tree / "book" / "_generated" / "chapters.md").write_text(chapters_list(params, tree))
 
 
 def render(tree: Path, html_dir: Path) -> None:
@@ -219,6 +248,44 @@ def render(tree: Path, html_dir: Path) -> None:
     built.rename(html_dir)
 
 
+def publish(params: Params, folder: Path) -> Path:
+    """A built run as a folder ready to serve (GitHub Pages or any web server), with a
+    sitemap of every page when the run has a base URL."""
+    html_dir = BUILD / params.run_name / "html"
+    if not (html_dir / "index.html").is_file():
+        raise RunError(f"{html_dir}: no built book for run {params.run_name!r}; build it first (make book)")
+    partial = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(html_dir, partial, ignore=shutil.ignore_patterns(".buildinfo", ".doctrees", "_sources"))
+    (partial / ".nojekyll").touch()  # served as it is: folders starting with "_" included
+    if params.base_url:
+        pages = "".join(f"  <url><loc>{html.escape(params.base_url + page)}.html</loc></url>\n"
+                        for page in toc_pages(params))
+        (partial / "sitemap.xml").write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                                             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                                             f"{pages}</urlset>\n")
+        (partial / "robots.txt").write_text(f"Sitemap: {params.base_url}sitemap.xml\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
+    return folder
+
+
+# A table wider than the text block loses its last columns; text sticking out this far
+# (points) runs off the page. LaTeX logs both as an overfull \hbox.
+OVERFULL_TABLE_PT, OVERFULL_TEXT_PT = 2.0, 30.0
+
+
+def overfull(log: str) -> list[str]:
+    """What runs off the printed page, from a LaTeX log: tables wider than the text block
+    ('in alignment') and text overrunning it by more than OVERFULL_TEXT_PT."""
+    found = []
+    for width, where, lines in re.findall(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\) in (\w+) at lines (\S+)", log):
+        limit = OVERFULL_TABLE_PT if where == "alignment" else OVERFULL_TEXT_PT
+        if float(width) > limit:
+            found.append(f"{'table' if where == 'alignment' else 'text'} {float(width):.0f} pt too wide (.tex lines {lines})")
+    return found
+
+
 def pdf(params: Params) -> Path:
     """The PDF edition of a built run: the run's staged sources through LaTeX (pdflatex),
     offline. Figures come as PNGs and tables in their Markdown form (helpers.display)."""
@@ -228,6 +295,8 @@ def pdf(params: Params) -> Path:
     # Code is one click away in the web book; a printed reader gets the text, figures and tables.
     config = yaml.safe_load((tree / "_config.yml").read_text())
     config["sphinx"]["config"]["nb_remove_code_source"] = True
+    # The title page sets the author on one line that does not wrap: the web book's is too long for it.
+    config["author"] = "A re-runnable edition of MOPAC's learning pack (2025)"
     (tree / "_config_pdf.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(tree), "--builder", "pdflatex",
                "--config", str(tree / "_config_pdf.yml"), "--quiet"]
@@ -235,6 +304,10 @@ def pdf(params: Params) -> Path:
     built = tree / "_build" / "latex" / "victim-withdrawal.pdf"
     if result.returncode != 0 or not built.is_file():
         raise RunError(f"PDF build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    off_page = overfull(built.with_suffix(".log").read_text(encoding="latin-1"))
+    if off_page:
+        raise RunError(f"{built.with_suffix('.tex')}: {len(off_page)} place(s) run off the printed page:\n"
+                       + "\n".join(off_page[:20]))
     target = BUILD / params.run_name / f"victim-withdrawal-{params.run_name}.pdf"
     shutil.copy(built, target)
     return target

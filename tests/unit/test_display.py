@@ -85,3 +85,15 @@ def test_table_sort_keys_csv_and_unformatted_cells_do_not_carry_full_precision()
     payload = re.search(r'href="data:text/csv;base64,([^"]+)"', table.data).group(1)
     assert base64.b64decode(payload).decode().splitlines() == ["Measure,Value,Mixed", "a,0.375816,n/a", "b,2.0,0.333333"]
     assert not re.search(r"\d\.\d{7,}", table.data + table.markdown)
+
+
+def test_a_table_wider_than_a_printed_page_is_printed_in_parts_repeating_its_first_column():
+    frame = pd.DataFrame([["Central East", *range(1, 16)]], columns=["BCU", *(f"c{i}" for i in range(1, 16))])
+    markdown = display.table(frame, caption="Wide", csv_name="x.csv").markdown
+    blocks = markdown.strip().split("\n\n**")
+    assert len(blocks) == 3  # 15 figure columns, 6 a part beside the BCU
+    assert "**Wide (columns 2-7 of 16)**" in markdown and "Wide (columns 14-16 of 16)**" in blocks[2]
+    assert "| BCU | c13 | c14 | c15 |" in markdown and "| Central East | 13 | 14 | 15 |" in markdown
+    assert all(line.count("|") <= display.PRINTED_COLUMNS + 1 for line in markdown.splitlines())
+    narrow = display.table(frame.iloc[:, :7], caption="Narrow", csv_name="x.csv").markdown
+    assert narrow.startswith("**Narrow**\n\n| BCU | c1 |")

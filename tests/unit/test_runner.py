@@ -8,6 +8,7 @@ import pytest
 
 from helpers import runner
 from helpers.__main__ import main
+from helpers.errors import InputError
 from helpers.params import parse_params
 
 PARAMS = parse_params({"run_name": "t", "period_start": "2021-04-01", "period_end": "2022-03-31",
@@ -114,3 +115,46 @@ def test_cli_reports_an_unknown_key_and_exits_2(tmp_path, capsys):
     bad.write_text("run_name: x\nperiod_strat: 2021-04-01\n")
     assert main(["run", "--params", str(bad)]) == 2
     assert "unknown key(s) period_strat" in capsys.readouterr().err
+
+
+def test_publish_writes_a_folder_to_serve_with_a_sitemap_of_every_page(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "BUILD", tmp_path)
+    (tmp_path / "t" / "html" / "_static").mkdir(parents=True)
+    (tmp_path / "t" / "html" / "index.html").write_text("<html></html>")
+    (tmp_path / "t" / "html" / ".buildinfo").write_text("sphinx")
+    served = runner.publish(dataclasses.replace(PARAMS, base_url="https://example.org/book/"), tmp_path / "site")
+    assert sorted(p.name for p in served.iterdir()) == [".nojekyll", "_static", "index.html", "robots.txt", "sitemap.xml"]
+    sitemap = (served / "sitemap.xml").read_text()
+    assert sitemap.count("<url>") == len(runner.toc_pages(PARAMS))
+    assert "<loc>https://example.org/book/notebooks/06_scale_of_withdrawal.html</loc>" in sitemap
+    assert "sitemap.xml" not in [p.name for p in runner.publish(PARAMS, tmp_path / "plain").iterdir()]  # no base URL
+
+
+def test_a_base_url_must_be_an_address_ending_in_a_slash():
+    with pytest.raises(InputError, match="'base_url' must be an http"):
+        parse_params({**{k: v for k, v in PARAMS.for_notebook().items()}, "base_url": "example.org/book"})
+
+
+def test_the_home_page_lists_every_page_of_the_contents_with_its_title(tmp_path):
+    for page in runner.toc_pages(PARAMS):
+        path = tmp_path / f"{page}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"Intro\n\n# Title of {path.stem}\n\nText.\n")
+    listed = runner.chapters_list(PARAMS, tmp_path)
+    assert listed.count("\n- [") == len(runner.toc_pages(PARAMS)) - 1  # every page but the home page itself
+    assert "- [Title of 11_monitoring](../notebooks/11_monitoring.md)" in listed and "**Beyond the pack**" in listed
+    supplied = runner.chapters_list(dataclasses.replace(PARAMS, synthetic=False), tmp_path)
+    assert "90_synthetic" not in supplied and "**Appendices**" not in supplied
+    (tmp_path / "book" / "run.md").write_text("No heading here\n")
+    with pytest.raises(runner.RunError, match="run.md: no title"):
+        runner.chapters_list(PARAMS, tmp_path)
+
+
+def test_the_pdf_check_finds_tables_wider_than_the_page_and_text_running_off_it():
+    log = ("Overfull \\hbox (577.09877pt too wide) in alignment at lines 9934--9974\n"
+           "Overfull \\hbox (1.5pt too wide) in alignment at lines 10--12\n"
+           "Overfull \\hbox (199.17422pt too wide) in paragraph at lines 91--91\n"
+           "Overfull \\hbox (9.97365pt too wide) in paragraph at lines 1484--1484\n")
+    assert runner.overfull(log) == ["table 577 pt too wide (.tex lines 9934--9974)",
+                                    "text 199 pt too wide (.tex lines 91--91)"]
+    assert runner.overfull("Underfull \\hbox (badness 10000) in paragraph at lines 1--2\n") == []
