@@ -5,6 +5,7 @@ which formats a missing value (NaN, glued when a run's extract lacks a category)
 Once every pasted reference is resolved, such a figure is shown as "-", the book's mark for
 a figure with no value (the chapters' tables use the same).
 """
+
 from docutils import nodes
 
 MISSING = {"nan", "-nan", "nan%", "-nan%"}

@@ -11,7 +11,7 @@ It also adds sortable.js, which makes the book's tables sortable in the page.
 
 
 def _drop_thebe(app):
-    for event, listeners in app.events.listeners.items():
+    for listeners in app.events.listeners.values():
         listeners[:] = [listener for listener in listeners if listener.handler.__module__ != "sphinx_thebe"]
 
 

@@ -8,6 +8,7 @@ unbroken word in a cell (a sha256, a file name, an address) may break every few 
 (a zero-width space, declared for pdflatex in _config.yml). Tables wider than a page are
 already printed in parts (helpers.display.PRINTED_COLUMNS).
 """
+
 import re
 
 from docutils import nodes
@@ -20,7 +21,7 @@ BREAK = "\u200b"
 
 def breakable(text: str) -> str:
     """Long words with a break opportunity every 8 characters."""
-    return LONG_WORD.sub(lambda m: BREAK.join(m.group()[i:i + 8] for i in range(0, len(m.group()), 8)), text)
+    return LONG_WORD.sub(lambda m: BREAK.join(m.group()[i : i + 8] for i in range(0, len(m.group()), 8)), text)
 
 
 def column_widths(tgroup: nodes.tgroup) -> list[int]:

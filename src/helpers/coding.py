@@ -4,6 +4,7 @@ with example quotes. Keyword rules find mentions; they do not read meaning, sarc
 negation ("I was not scared" is tagged as fear), so the result is a starting point for a
 thematic analysis by a person, not a substitute for one.
 """
+
 import re
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def tag(responses: pd.DataFrame, codebook: dict[str, dict]) -> pd.DataFrame:
     rows = []
     for name, theme in codebook.items():
         pattern = _pattern(theme["phrases"])
-        for response_id, found in zip(responses["id"], text.map(pattern.search)):
+        for response_id, found in zip(responses["id"], text.map(pattern.search), strict=True):
             if found:
                 rows.append({"id": response_id, "theme": name, "label": theme["label"], "phrase": found.group(0)})
     return pd.DataFrame(rows, columns=["id", "theme", "label", "phrase"])
@@ -60,9 +61,21 @@ def summary(responses: pd.DataFrame, tags: pd.DataFrame, codebook: dict[str, dic
     rows = []
     for name, theme in codebook.items():
         ids = tags.loc[tags["theme"] == name, "id"].tolist()
-        rows.append({"theme": theme["label"], "responses": len(ids), "share": 100 * len(ids) / max(len(responses), 1),
-                     "examples": " | ".join(quotes[i] for i in ids[:examples])})
+        rows.append(
+            {
+                "theme": theme["label"],
+                "responses": len(ids),
+                "share": 100 * len(ids) / max(len(responses), 1),
+                "examples": " | ".join(quotes[i] for i in ids[:examples]),
+            }
+        )
     untagged = responses.loc[~responses["id"].isin(tags["id"]), "text"]
-    rows.append({"theme": "No theme found", "responses": len(untagged),
-                 "share": 100 * len(untagged) / max(len(responses), 1), "examples": " | ".join(untagged[:examples])})
+    rows.append(
+        {
+            "theme": "No theme found",
+            "responses": len(untagged),
+            "share": 100 * len(untagged) / max(len(responses), 1),
+            "examples": " | ".join(untagged[:examples]),
+        }
+    )
     return pd.DataFrame(rows)

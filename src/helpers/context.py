@@ -1,4 +1,5 @@
 """Chapter 01 tables: recorded crime for the period by BCU, crime group and month."""
+
 import pandas as pd
 
 from .errors import InputError
@@ -11,7 +12,9 @@ MET = "Metropolitan Police"
 def check_force(force: str) -> None:
     """Chapter 01 uses the Met's own recorded crime, which exists for the Met only."""
     if force != MET:
-        raise InputError(f"chapter 01 needs recorded crime by borough, published here for the {MET} only, not {force!r}")
+        raise InputError(
+            f"chapter 01 needs recorded crime by borough, published here for the {MET} only, not {force!r}"
+        )
 
 
 def bcu_group_table(scoped: pd.DataFrame) -> pd.DataFrame:

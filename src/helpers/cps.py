@@ -13,6 +13,7 @@ Input table (CSV, one row per month, area and flag):
   mean_days_charge_to_finalisation        mean calendar days, charge to finalisation
 Counts are of suspects or defendants, not victims, in cases with the identified-victim flag.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,12 @@ from .paths import CONFIG
 
 AREAS = ("National", "London")
 FLAGS = ("All crime", "Offences against the person", "Domestic abuse")
-COUNTS = ("non_prosecutions", "non_prosecutions_victim_withdrawal", "non_convictions", "non_convictions_victim_withdrawal")
+COUNTS = (
+    "non_prosecutions",
+    "non_prosecutions_victim_withdrawal",
+    "non_convictions",
+    "non_convictions_victim_withdrawal",
+)
 DAYS = ("mean_days_referral_to_decision", "mean_days_charge_to_finalisation")
 COLUMNS = ("month", "area", "flag", *COUNTS, *DAYS)
 
@@ -52,15 +58,26 @@ def validate(table: pd.DataFrame, source: str) -> pd.DataFrame:
         if column in COUNTS:
             bad |= values.notna() & (values != values.round())
         for i in np.flatnonzero(bad.to_numpy())[:1]:
-            _fail(source, column, i, out[column].iloc[i], "is not a non-negative " + ("whole number" if column in COUNTS else "number"))
+            _fail(
+                source,
+                column,
+                i,
+                out[column].iloc[i],
+                "is not a non-negative " + ("whole number" if column in COUNTS else "number"),
+            )
         out[column] = values.astype("int64" if column in COUNTS else float)
-    for part, whole in (("non_prosecutions_victim_withdrawal", "non_prosecutions"),
-                        ("non_convictions_victim_withdrawal", "non_convictions")):
+    for part, whole in (
+        ("non_prosecutions_victim_withdrawal", "non_prosecutions"),
+        ("non_convictions_victim_withdrawal", "non_convictions"),
+    ):
         for i in np.flatnonzero((out[part] > out[whole]).to_numpy())[:1]:
             _fail(source, part, i, table[part].iloc[i], f"exceeds {whole} ({out[whole].iloc[i]})")
     duplicated = out.duplicated(["month", "area", "flag"], keep="first")
     for i in np.flatnonzero(duplicated.to_numpy())[:1]:
-        raise InputError(f"{source}: row {i + 2}: a second row for {out['month'].iloc[i]}, {out['area'].iloc[i]}, {out['flag'].iloc[i]}")
+        raise InputError(
+            f"{source}: row {i + 2}: a second row for "
+            f"{out['month'].iloc[i]}, {out['area'].iloc[i]}, {out['flag'].iloc[i]}"
+        )
     return out
 
 
@@ -85,14 +102,18 @@ def illustrative(config_path: Path = CONFIG / "cps_illustrative.yml") -> pd.Data
     frames = []
     for spec in config["series"]:
         columns = {"month": months.astype(str), "area": spec["area"], "flag": spec["flag"]}
-        for stage, total, part in (("pre", "non_prosecutions", "non_prosecutions_victim_withdrawal"),
-                                   ("post", "non_convictions", "non_convictions_victim_withdrawal")):
+        for stage, total, part in (
+            ("pre", "non_prosecutions", "non_prosecutions_victim_withdrawal"),
+            ("post", "non_convictions", "non_convictions_victim_withdrawal"),
+        ):
             share = _shape(rng, n, spec[stage]) / 100
             withdrawn = np.maximum(1, np.round(spec["per_month"][stage] * rng.uniform(0.8, 1.2, n))).astype(int)
             columns[part] = withdrawn
             columns[total] = np.round(withdrawn / share).astype(int)
         for column, (low, high) in spec["days"].items():
-            columns[f"mean_days_{column}"] = np.round(rng.uniform(low, high, n) + np.linspace(0, (high - low) / 3, n), 1)
+            columns[f"mean_days_{column}"] = np.round(
+                rng.uniform(low, high, n) + np.linspace(0, (high - low) / 3, n), 1
+            )
         frames.append(pd.DataFrame(columns))
     return validate(pd.concat(frames, ignore_index=True), f"{config_path} (illustrative series)")
 
@@ -117,8 +138,16 @@ def against_published(table: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame
         values = measured[(measured["area"] == area) & (measured["flag"] == flag)][f"{stage}_charge"]
         if values.empty:
             continue
-        rows.append({"Area": area, "Flag": flag, "Stage": f"{stage}-charge", "Published low (%)": low,
-                     "Published high (%)": high, "Series low (%)": round(values.min(), 1),
-                     "Series high (%)": round(values.max(), 1),
-                     "Within range": bool(values.min() >= low - 0.5 and values.max() <= high + 0.5)})
+        rows.append(
+            {
+                "Area": area,
+                "Flag": flag,
+                "Stage": f"{stage}-charge",
+                "Published low (%)": low,
+                "Published high (%)": high,
+                "Series low (%)": round(values.min(), 1),
+                "Series high (%)": round(values.max(), 1),
+                "Within range": bool(values.min() >= low - 0.5 and values.max() <= high + 0.5),
+            }
+        )
     return pd.DataFrame(rows)

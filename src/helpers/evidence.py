@@ -3,6 +3,7 @@ studies and themes, previous MOPAC research, and victims' and practitioners' quo
 Each table is checked on loading (its columns present, its key values allowed), so an
 analyst who adds a study or a quote gets a clear error for a slip.
 """
+
 import pandas as pd
 
 from .errors import InputError
@@ -12,8 +13,15 @@ from .paths import PUBLISHED
 TABLES = {
     "literature_studies": ("crime_area", "title", "authors", "year", "method", "themes", "source"),
     "literature_themes": ("group", "theme", "factor", "finding", "direction", "influence", "source"),
-    "previous_research": ("study", "description", "crime_area", "withdrawal_rate", "influences", "other_findings",
-                          "source"),
+    "previous_research": (
+        "study",
+        "description",
+        "crime_area",
+        "withdrawal_rate",
+        "influences",
+        "other_findings",
+        "source",
+    ),
     "quotes": ("id", "text", "speaker", "source", "section", "pack_theme"),
 }
 DIRECTIONS = {"increases": "↑", "decreases": "↓", "mixed": "↔"}
@@ -28,8 +36,10 @@ def load(name: str) -> pd.DataFrame:
         if column in table.columns:
             bad = table.index[~table[column].isin(list(allowed))]
             if len(bad):
-                raise InputError(f"{path}: row {bad[0] + 2}, column {column}: {table.loc[bad[0], column]!r} "
-                                 f"(use {', '.join(allowed)})")
+                raise InputError(
+                    f"{path}: row {bad[0] + 2}, column {column}: {table.loc[bad[0], column]!r} "
+                    f"(use {', '.join(allowed)})"
+                )
     return table
 
 
@@ -37,7 +47,9 @@ def theme_matrix(studies: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
     """Studies citing each theme (rows, in `themes` order) by crime area (columns)."""
     unknown = sorted({t for cell in studies["themes"] for t in cell.split("; ") if t} - set(themes))
     if unknown:
-        raise InputError(f"{PUBLISHED / 'literature_studies.csv'}: theme {unknown[0]!r} is not in literature_themes.csv")
+        raise InputError(
+            f"{PUBLISHED / 'literature_studies.csv'}: theme {unknown[0]!r} is not in literature_themes.csv"
+        )
     long = studies.assign(theme=studies["themes"].str.split("; ")).explode("theme")
     long = long[long["theme"] != ""]
     matrix = pd.crosstab(long["theme"], long["crime_area"])

@@ -6,6 +6,7 @@ themselves (title rows above the header, cover and notes sheets, new headers in 
 (config/home_office.yml). Withdrawal rates follow the pack: outcome types 14 + 16
 over all outcomes, and over outcomes excluding type 0 (pending).
 """
+
 import re
 from functools import cache
 from pathlib import Path
@@ -19,8 +20,10 @@ from .paths import CONFIG
 
 YEAR = re.compile(r"\d{4}/\d{2}")
 COUNTS = ("recorded_in_quarter", "closed_in_quarter")
-BASES = {"recorded_in_quarter": "outcomes for offences recorded in the quarter",
-         "closed_in_quarter": "outcomes for investigations closed in the quarter"}
+BASES = {
+    "recorded_in_quarter": "outcomes for offences recorded in the quarter",
+    "closed_in_quarter": "outcomes for investigations closed in the quarter",
+}
 
 
 @cache
@@ -55,7 +58,7 @@ def _tables(path: Path) -> list[tuple[str, pd.DataFrame, int]]:
             header = _header_row(grid)
             if header is None:
                 continue  # cover, contents and notes sheets
-            table = grid.iloc[header + 1:].copy()
+            table = grid.iloc[header + 1 :].copy()
             table.columns = [str(c).strip() for c in grid.iloc[header]]
             table = table.loc[:, [c not in ("", "nan") for c in table.columns]]
             tables.append((f"{path.name}, sheet {sheet!r}", table.reset_index(drop=True), header + 2))
@@ -90,7 +93,7 @@ def _counts(values: pd.Series, label: str, header: str, rows: np.ndarray) -> pd.
 
 def _clean(raw: pd.DataFrame, label: str, first_row: int) -> pd.DataFrame:
     table = _canonical(raw, label)
-    headers = dict(zip(table.columns, raw.columns))  # canonical name -> the file's own header
+    headers = dict(zip(table.columns, raw.columns, strict=True))  # canonical name -> the file's own header
     empty = table.apply(lambda col: col.astype(str).str.strip().isin(["", "NA", "nan"])).all(axis=1)
     keep = ~empty.to_numpy()  # blank and footer rows (the tidied 2017/18 copy ends with one)
     table, rows = table[keep].reset_index(drop=True), np.flatnonzero(keep) + first_row
@@ -99,21 +102,27 @@ def _clean(raw: pd.DataFrame, label: str, first_row: int) -> pd.DataFrame:
     bad = ~types.isin(allowed)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{label}: column {headers['outcome_type']!r}, row {rows[i]}: "
-                         f"outcome type {table['outcome_type'].iloc[i]!r} is not one of {sorted(allowed)}")
+        raise InputError(
+            f"{label}: column {headers['outcome_type']!r}, row {rows[i]}: "
+            f"outcome type {table['outcome_type'].iloc[i]!r} is not one of {sorted(allowed)}"
+        )
     years = table["financial_year"].astype(str).str.strip()
     bad = ~years.str.fullmatch(YEAR)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{label}: column {headers['financial_year']!r}, row {rows[i]}: "
-                         f"{years.iloc[i]!r} is not a financial year like 2018/19")
-    out = pd.DataFrame({
-        "financial_year": years,
-        "force": table["force"].str.strip().replace(config()["force_names"]),
-        "offence_group": table["offence_group"].str.strip(),
-        "offence_subgroup": table["offence_subgroup"].str.strip().replace(config()["offence_subgroups"]),
-        "outcome_type": types.astype(int),
-    })
+        raise InputError(
+            f"{label}: column {headers['financial_year']!r}, row {rows[i]}: "
+            f"{years.iloc[i]!r} is not a financial year like 2018/19"
+        )
+    out = pd.DataFrame(
+        {
+            "financial_year": years,
+            "force": table["force"].str.strip().replace(config()["force_names"]),
+            "offence_group": table["offence_group"].str.strip(),
+            "offence_subgroup": table["offence_subgroup"].str.strip().replace(config()["offence_subgroups"]),
+            "outcome_type": types.astype(int),
+        }
+    )
     for column in COUNTS:
         if column in table.columns:
             out[column] = _counts(table[column], label, headers[column], rows).to_numpy()
@@ -219,13 +228,22 @@ RATES = ["rate", "rate_excl_pending"]
 
 def _crime_type_layout(long: pd.DataFrame) -> pd.DataFrame:
     """Crime group x type rows, 'year rate' columns, from long rows (statistic in RATES, value in %)."""
-    wide = long.pivot_table(index=["offence_group", "offence_subgroup"], columns=["financial_year", "statistic"],
-                            values="value", aggfunc="first").round(1)
+    wide = long.pivot_table(
+        index=["offence_group", "offence_subgroup"],
+        columns=["financial_year", "statistic"],
+        values="value",
+        aggfunc="first",
+    ).round(1)
     wide.columns = [f"{year} {'rate' if stat == 'rate' else 'excl. pending'} (%)" for year, stat in wide.columns]
     wide = wide[sorted(wide.columns)].reset_index()
     order = {g: i for i, g in enumerate(config()["offence_groups_in_scope"] + [ALL_CRIME])}
-    keys = pd.DataFrame({"group": wide["offence_group"].map(order), "total": wide["offence_subgroup"] == TOTAL,
-                         "type": wide["offence_subgroup"]})
+    keys = pd.DataFrame(
+        {
+            "group": wide["offence_group"].map(order),
+            "total": wide["offence_subgroup"] == TOTAL,
+            "type": wide["offence_subgroup"],
+        }
+    )
     wide = wide.loc[keys.sort_values(["group", "total", "type"]).index]
     return wide.rename(columns={"offence_group": "Crime group", "offence_subgroup": "Crime type"})
 
@@ -238,8 +256,9 @@ def crime_type_table(rates: pd.DataFrame, area: str) -> pd.DataFrame:
 
 def published_crime_types(published: pd.DataFrame, area: str) -> pd.DataFrame:
     """One area's published rates by crime group and type, in the same layout."""
-    rows = published[(published["area"] == area) & published["statistic"].isin(RATES)
-                     & (published["offence_group"] != ALL_CRIME)]
+    rows = published[
+        (published["area"] == area) & published["statistic"].isin(RATES) & (published["offence_group"] != ALL_CRIME)
+    ]
     return _crime_type_layout(rows)
 
 
@@ -247,22 +266,36 @@ def published_all_crime(published: pd.DataFrame) -> pd.DataFrame:
     """The pack's all-crime table: counts and rates by force and year, as published."""
     rows = published[published["offence_group"] == ALL_CRIME]
     wide = rows.pivot_table(index=["area", "financial_year"], columns="statistic", values="value", aggfunc="first")
-    wide = wide.reset_index()[["area", "financial_year", "withdrawn", "total", "rate", "total_excl_pending", "rate_excl_pending"]]
-    return wide.rename(columns={"area": "Force", "financial_year": "Year", "withdrawn": "Withdrawn", "total": "Total",
-                                "rate": "Rate (%)", "total_excl_pending": "Total excl. pending",
-                                "rate_excl_pending": "Rate excl. pending (%)"})
+    wide = wide.reset_index()[
+        ["area", "financial_year", "withdrawn", "total", "rate", "total_excl_pending", "rate_excl_pending"]
+    ]
+    return wide.rename(
+        columns={
+            "area": "Force",
+            "financial_year": "Year",
+            "withdrawn": "Withdrawn",
+            "total": "Total",
+            "rate": "Rate (%)",
+            "total_excl_pending": "Total excl. pending",
+            "rate_excl_pending": "Rate excl. pending (%)",
+        }
+    )
 
 
 def trend(rates: pd.DataFrame, published: pd.DataFrame, areas: list[str]) -> pd.DataFrame:
     """All-crime rate excluding pending by area and year, computed and published, in year order."""
     computed = rates[(rates["offence_group"] == ALL_CRIME) & rates["area"].isin(areas)]
     computed = computed.assign(rate_excl_pending=computed["rate_excl_pending"] * 100, kind="computed")
-    pub = published[(published["offence_group"] == ALL_CRIME) & (published["statistic"] == "rate_excl_pending")
-                    & published["area"].isin(areas)]
+    pub = published[
+        (published["offence_group"] == ALL_CRIME)
+        & (published["statistic"] == "rate_excl_pending")
+        & published["area"].isin(areas)
+    ]
     pub = pub.assign(rate_excl_pending=pub["value"], kind="published")
     columns = ["area", "financial_year", "rate_excl_pending", "kind"]
-    both = pd.concat([part[columns] for part in (computed, pub) if len(part)] or [pd.DataFrame(columns=columns)],
-                     ignore_index=True)
+    both = pd.concat(
+        [part[columns] for part in (computed, pub) if len(part)] or [pd.DataFrame(columns=columns)], ignore_index=True
+    )
     both["area"] = pd.Categorical(both["area"], categories=areas, ordered=True)
     return both.sort_values(["area", "financial_year"]).reset_index(drop=True)
 
@@ -270,11 +303,21 @@ def trend(rates: pd.DataFrame, published: pd.DataFrame, areas: list[str]) -> pd.
 def all_crime_table(rates: pd.DataFrame) -> pd.DataFrame:
     """All-crime withdrawal by area and year: counts and both rates (the pack's appendix layout)."""
     overall = rates[rates["offence_group"] == ALL_CRIME]
-    table = overall[["area", "financial_year", "withdrawn", "total", "rate", "total_excl_pending", "rate_excl_pending"]].copy()
+    table = overall[
+        ["area", "financial_year", "withdrawn", "total", "rate", "total_excl_pending", "rate_excl_pending"]
+    ].copy()
     table[["rate", "rate_excl_pending"]] = (table[["rate", "rate_excl_pending"]] * 100).round(1)
-    return table.rename(columns={
-        "area": "Force", "financial_year": "Year", "withdrawn": "Withdrawn (14 + 16)", "total": "All outcomes",
-        "rate": "Rate (%)", "total_excl_pending": "Outcomes excl. pending", "rate_excl_pending": "Rate excl. pending (%)"})
+    return table.rename(
+        columns={
+            "area": "Force",
+            "financial_year": "Year",
+            "withdrawn": "Withdrawn (14 + 16)",
+            "total": "All outcomes",
+            "rate": "Rate (%)",
+            "total_excl_pending": "Outcomes excl. pending",
+            "rate_excl_pending": "Rate excl. pending (%)",
+        }
+    )
 
 
 def agreement_sentence(check: pd.DataFrame) -> str:
@@ -285,6 +328,8 @@ def agreement_sentence(check: pd.DataFrame) -> str:
     if disagree.empty:
         return f"In this run all {len(check)} values that are both computed and published agree."
     first = disagree.iloc[0]
-    return (f"In this run {len(disagree)} of {len(check)} values that are both computed and published disagree, "
-            f"for example {first['area']} {first['financial_year']} {first['offence_group']} {first['offence_subgroup']} "
-            f"{first['statistic']}: computed {first['computed']:,.1f}, published {first['published']:,.0f}.")
+    return (
+        f"In this run {len(disagree)} of {len(check)} values that are both computed and published disagree, "
+        f"for example {first['area']} {first['financial_year']} {first['offence_group']} {first['offence_subgroup']} "
+        f"{first['statistic']}: computed {first['computed']:,.1f}, published {first['published']:,.0f}."
+    )

@@ -1,4 +1,5 @@
 """Readers shared by every module, so that file formats are handled in one place."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -53,4 +54,3 @@ def read_text_table(path: Path, columns: tuple[str, ...] = (), hint: str = "") -
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}{hint}")
     return table
-

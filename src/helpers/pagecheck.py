@@ -1,17 +1,33 @@
 """Checks of the built HTML book: internal links resolve, nothing is fetched from the
 web, and every page loads in headless Chromium (Debian's) without errors."""
+
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WEB_URL_IN_CSS = re.compile(r"""url\(\s*['"]?((?:https?:)?//[^'")\s]+)""")
 # Attributes whose URL the browser loads when the page opens (not links a reader follows).
-LOADED = {("script", "src"), ("img", "src"), ("link", "href"), ("iframe", "src"), ("source", "src"),
-          ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data")}
+LOADED = {
+    ("script", "src"),
+    ("img", "src"),
+    ("link", "href"),
+    ("iframe", "src"),
+    ("source", "src"),
+    ("video", "src"),
+    ("audio", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+}
 
 
 class _Refs(HTMLParser):
@@ -64,7 +80,11 @@ def broken_links(html_dir: Path) -> list[str]:
                 target = target / "index.html"
             if not target.exists():
                 problems.append(f"{page.relative_to(html_dir)}: {url} (no such file)")
-            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids.get(target, _parse(target).ids):
+            elif (
+                parts.fragment
+                and target.suffix == ".html"
+                and unquote(parts.fragment) not in ids.get(target, _parse(target).ids)
+            ):
                 problems.append(f"{page.relative_to(html_dir)}: {url} (no such anchor)")
     return problems
 
@@ -78,6 +98,21 @@ def external_loads(html_dir: Path) -> list[str]:
         text = sheet.read_text(encoding="utf-8", errors="replace")
         problems += [f"{sheet.relative_to(html_dir)}: {url}" for url in WEB_URL_IN_CSS.findall(text)]
     return problems
+
+
+def _watch(page, problems: list[str]) -> None:
+    """Block every request that is not for a local file, and record it with console errors,
+    script errors and local files that failed to load."""
+    page.route(
+        lambda url: not url.startswith("file:"),
+        lambda route: (problems.append(f"request to the web: {route.request.url}"), route.abort()),
+    )
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.on(
+        "requestfailed",
+        lambda r: problems.append(f"failed to load {r.url}: {r.failure}") if r.url.startswith("file:") else None,
+    )
 
 
 def browser_errors(pages: list[Path]) -> dict[str, list[str]]:
@@ -94,12 +129,7 @@ def browser_errors(pages: list[Path]) -> dict[str, list[str]]:
         for path in pages:
             problems: list[str] = []
             page = browser.new_page()
-            page.route(lambda url: not url.startswith("file:"),
-                       lambda route: (problems.append(f"request to the web: {route.request.url}"), route.abort()))
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
-            page.on("requestfailed", lambda r: problems.append(f"failed to load {r.url}: {r.failure}")
-                    if r.url.startswith("file:") else None)
+            _watch(page, problems)
             page.goto(path.resolve().as_uri(), wait_until="load")
             page.close()
             report[str(path)] = problems
@@ -144,9 +174,15 @@ def accessibility(pages: list[Path], impacts: tuple[str, ...] = ("serious", "cri
             page.add_script_tag(path=str(axe_script))
             result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags)
             report[str(path)] = [
-                {"id": v["id"], "impact": v["impact"], "help": v["help"],
-                 "targets": [" ".join(map(str, n["target"])) for n in v["nodes"]][:5]}
-                for v in result["violations"] if v["impact"] in impacts]
+                {
+                    "id": v["id"],
+                    "impact": v["impact"],
+                    "help": v["help"],
+                    "targets": [" ".join(map(str, n["target"])) for n in v["nodes"]][:5],
+                }
+                for v in result["violations"]
+                if v["impact"] in impacts
+            ]
         browser.close()
     return report
 

@@ -17,6 +17,8 @@ Keys (all required unless a default is shown):
   synthetic              true: the extract is the project's synthetic one, generated if missing
   synthetic_seed         seed of the synthetic extract (same seed, same bytes)
   synthetic_scale        its size, 1.0 = the pack's volumes
+  synthetic_drift        sd (percentage points) of a real change of each BCU's withdrawal rate in the
+                         synthetic extract, as a real next year has (default 0: none)
   responses_file         free-text responses (CSV: id, text, source) that chapter 08 tags with
                          the codebook's themes; empty for the pack's own quotes
   synthetic_changes      changes to plant in the synthetic extract (YAML; helpers.synth.plant); empty for none
@@ -29,6 +31,7 @@ Keys (all required unless a default is shown):
 A file may start from another: `extends: default.yml` (a path relative to the file) takes
 every key of that file, and the file names only what differs.
 """
+
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass
@@ -37,10 +40,20 @@ from pathlib import Path
 from .errors import InputError
 from .io import read_yaml
 
-DEFAULTS = {"suppression_threshold": 100, "count_basis": "recorded_in_quarter", "cps_table": "",
-            "synthetic": True, "synthetic_seed": 1, "synthetic_scale": 1.0, "responses_file": "",
-            "synthetic_changes": "", "compare_params": "", "extract_mapping": "",
-            "base_url": ""}
+DEFAULTS = {
+    "suppression_threshold": 100,
+    "count_basis": "recorded_in_quarter",
+    "cps_table": "",
+    "synthetic": True,
+    "synthetic_seed": 1,
+    "synthetic_scale": 1.0,
+    "synthetic_drift": 0.0,
+    "responses_file": "",
+    "synthetic_changes": "",
+    "compare_params": "",
+    "extract_mapping": "",
+    "base_url": "",
+}
 LISTS = ("home_office_sources", "comparators")
 COUNT_BASES = ("recorded_in_quarter", "closed_in_quarter")
 
@@ -64,6 +77,7 @@ class Params:
     synthetic: bool = True
     synthetic_seed: int = 1
     synthetic_scale: float = 1.0
+    synthetic_drift: float = 0.0
     responses_file: str = ""
     synthetic_changes: str = ""
     compare_params: str = ""
@@ -113,7 +127,9 @@ def parse_params(raw: dict, source: str = "parameters") -> Params:
             raise InputError(f"{source}: '{key}' must be a non-empty list of names, got {items!r}")
         values[key] = tuple(items)
     if values["count_basis"] not in COUNT_BASES:
-        raise InputError(f"{source}: 'count_basis' must be one of {', '.join(COUNT_BASES)}, got {values['count_basis']!r}")
+        raise InputError(
+            f"{source}: 'count_basis' must be one of {', '.join(COUNT_BASES)}, got {values['count_basis']!r}"
+        )
     if not isinstance(values["synthetic"], bool):
         raise InputError(f"{source}: 'synthetic' must be true or false, got {values['synthetic']!r}")
     if not isinstance(values["synthetic_seed"], int) or isinstance(values["synthetic_seed"], bool):
@@ -122,12 +138,27 @@ def parse_params(raw: dict, source: str = "parameters") -> Params:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
         raise InputError(f"{source}: 'synthetic_scale' must be a positive number, got {scale!r}")
     values["synthetic_scale"] = float(scale)
+    drift = values["synthetic_drift"]
+    if isinstance(drift, bool) or not isinstance(drift, (int, float)) or drift < 0:
+        raise InputError(
+            f"{source}: 'synthetic_drift' must be a number of percentage points, zero or more, got {drift!r}"
+        )
+    values["synthetic_drift"] = float(drift)
     if values["base_url"] and not re.fullmatch(r"https?://\S+/", str(values["base_url"])):
         raise InputError(f"{source}: 'base_url' must be an http(s) address ending in '/', got {values['base_url']!r}")
     threshold = values["suppression_threshold"]
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise InputError(f"{source}: 'suppression_threshold' must be a whole number of at least 1, got {threshold!r}")
-    typed = ("period_start", "period_end", "suppression_threshold", "synthetic", "synthetic_seed", "synthetic_scale", *LISTS)
+    typed = (
+        "period_start",
+        "period_end",
+        "suppression_threshold",
+        "synthetic",
+        "synthetic_seed",
+        "synthetic_scale",
+        "synthetic_drift",
+        *LISTS,
+    )
     return Params(**{k: values[k] if k in typed else str(values[k]) for k in known})
 
 

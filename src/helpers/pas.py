@@ -5,6 +5,7 @@ Met's average monthly recorded crime over the months PAS respondents were asked
 about: interviews in financial year Y (April to March) ask about the month before,
 so the comparison window runs from March of Y to February of Y+1.
 """
+
 import pandas as pd
 
 from . import published
@@ -51,8 +52,10 @@ def published_figures(survey_year: str) -> pd.DataFrame:
 
 def incident_bands(one_pct: float, three_plus_pct: float, eleven_plus_pct: float) -> pd.DataFrame:
     """Victims by number of incidents: the published shares and the bands derived from them."""
-    return pd.DataFrame({
-        "band": ["1 incident", "2 incidents", "3 to 10 incidents", "11 or more incidents"],
-        "percent": [one_pct, 100 - one_pct - three_plus_pct, three_plus_pct - eleven_plus_pct, eleven_plus_pct],
-        "published": [True, False, False, True],
-    })
+    return pd.DataFrame(
+        {
+            "band": ["1 incident", "2 incidents", "3 to 10 incidents", "11 or more incidents"],
+            "percent": [one_pct, 100 - one_pct - three_plus_pct, three_plus_pct - eleven_plus_pct, eleven_plus_pct],
+            "published": [True, False, False, True],
+        }
+    )

@@ -1,5 +1,6 @@
 """Where the project lives, so that code run from a notebook, a test or the CLI
 resolves the same relative paths (all relative to the project root)."""
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,6 +5,7 @@ applicable); it is read as NaN.
 
 They are shown as published figures beside, never instead of, computed ones.
 """
+
 import pandas as pd
 
 from .errors import InputError
@@ -19,7 +20,7 @@ def load(name: str) -> pd.DataFrame:
     path = PUBLISHED / f"{name}.csv"
     table = read_text_table(path, COLUMNS)
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
-    for row, (key, value, note) in enumerate(zip(table["key"], table["value"], notes), start=2):
+    for row, (key, value, note) in enumerate(zip(table["key"], table["value"], notes, strict=True), start=2):
         if value == "" and note:
             continue  # suppressed or not applicable in the pack, as the note says
         try:

@@ -2,6 +2,7 @@
 evidence in this book: computed figures are pasted from the chapter that computes them
 (myst-nb glue across pages, so a re-run updates them); published figures are read from
 data/published/. `problems` lists any link that does not resolve."""
+
 import json
 from pathlib import Path
 
@@ -27,8 +28,9 @@ def glued(notebook: Path) -> dict[str, str]:
             if "scrapbook" in out.get("metadata", {}):
                 prefix = out["metadata"]["scrapbook"]["mime_prefix"]
                 data = out["data"]
-                values[out["metadata"]["scrapbook"]["name"]] = data.get(f"{prefix}text/markdown",
-                                                                         data.get(f"{prefix}text/plain"))
+                values[out["metadata"]["scrapbook"]["name"]] = data.get(
+                    f"{prefix}text/markdown", data.get(f"{prefix}text/plain")
+                )
     return values
 
 
@@ -63,7 +65,8 @@ def evidence_line(item: dict) -> str:
     """One MyST list item: the figure (pasted from its chapter, or published) and where it comes from."""
     if "chapter" in item:
         value = f"{{glue:text}}`{item['chapter']}.ipynb::{item['glue']}:{item['format']}`{item['unit']}"
-        return f"- {item['label']}: **{value}** (this run; [{item['chapter'].split('_', 1)[1].replace('_', ' ')}]({item['chapter']}.ipynb))"
+        chapter = item["chapter"].split("_", 1)[1].replace("_", " ")
+        return f"- {item['label']}: **{value}** (this run; [{chapter}]({item['chapter']}.ipynb))"
     row = published.load(item["published"]).loc[item["key"]]
     return f"- {item['label']}: **{row['value']:g}{item['unit']}** (published by the pack; {row['pack_section']})"
 

@@ -4,6 +4,7 @@ The Datastore publishes two wide files, a historical one and the most recent 24
 months, one column per month (YYYYMM). Where both hold a month, the recent file
 (the later revision) wins.
 """
+
 import datetime as dt
 import re
 from pathlib import Path
@@ -74,9 +75,7 @@ def in_scope_by_bcu(crime: pd.DataFrame) -> pd.DataFrame:
     scoped = crime[crime["major"].isin(groups)].copy()
     scoped["crime_group"] = scoped["major"].map(groups)
     scoped["bcu"] = bcu_of(scoped["borough"], "recorded crime")
-    return (
-        scoped.groupby(["month", "crime_group", "borough", "bcu"], observed=True, as_index=False)["count"].sum()
-    )
+    return scoped.groupby(["month", "crime_group", "borough", "bcu"], observed=True, as_index=False)["count"].sum()
 
 
 def monthly_total(crime: pd.DataFrame) -> pd.Series:

@@ -10,6 +10,7 @@ chapters then execute side by side (one kernel a core), the longest first. A not
 that fails stops the run before anything of it is staged; the failed notebook is kept
 in _build/<run_name>/failed/ so its traceback can be read.
 """
+
 import html
 import importlib.metadata
 import json
@@ -20,17 +21,17 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 import papermill
 import yaml
 
+from . import dataset
 from .errors import InputError
 from .io import read_yaml
-from . import dataset
 from .params import Params, load_params
 from .paths import ROOT, resolve
 from .sources import fetch, load_sources
@@ -74,7 +75,15 @@ def toc_pages(params: Params | None = None) -> list[str]:
 REPORTED_PACKAGES = ("jupyter-book", "myst-nb", "papermill", "pandas", "numpy", "matplotlib", "statsmodels", "duckdb")
 # Execution metadata that changes on every run; dropping it keeps re-executed notebooks byte-stable.
 VOLATILE_CELL_KEYS = ("papermill", "execution")
-VOLATILE_NB_KEYS = ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables", "version")
+VOLATILE_NB_KEYS = (
+    "start_time",
+    "end_time",
+    "duration",
+    "input_path",
+    "output_path",
+    "environment_variables",
+    "version",
+)
 
 
 class RunError(RuntimeError):
@@ -106,8 +115,14 @@ def tidy(path: Path) -> None:
 def _execute_one(source: Path, target: Path, params: Params) -> float:
     began = time.perf_counter()
     papermill.execute_notebook(
-        source, target, parameters=params.for_notebook(), cwd=str(NOTEBOOKS), kernel_name="python3",
-        progress_bar=False, request_save_on_cell_execute=False, extra_arguments=KERNEL_ARGUMENTS,
+        source,
+        target,
+        parameters=params.for_notebook(),
+        cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+        extra_arguments=KERNEL_ARGUMENTS,
     )
     tidy(target)
     return time.perf_counter() - began
@@ -159,9 +174,13 @@ def execute(params: Params, out_dir: Path, jobs: int | None = None) -> None:
         for source, _ in failures:
             shutil.move(partial / source.name, failed / source.name)
         shutil.rmtree(partial)
-        raise RunError("\n".join(
-            f"{source.name} failed in cell [{exc.exec_count}]: {exc.ename}: {exc.evalue}\n"
-            f"The executed notebook, with the traceback, is kept in {failed / source.name}" for source, exc in failures))
+        raise RunError(
+            "\n".join(
+                f"{source.name} failed in cell [{exc.exec_count}]: {exc.ename}: {exc.evalue}\n"
+                f"The executed notebook, with the traceback, is kept in {failed / source.name}"
+                for source, exc in failures
+            )
+        )
     print(f"  {len(sources)} notebooks executed in {time.perf_counter() - began:.0f} s ({jobs} at a time)", flush=True)
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
@@ -175,7 +194,9 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def sources_table() -> str:
-    rows = [[s.title, s.publisher, f"<{s.url}>", s.licence, f"`{s.file}`", f"`{s.sha256}`"] for s in load_sources().values()]
+    rows = [
+        [s.title, s.publisher, f"<{s.url}>", s.licence, f"`{s.file}`", f"`{s.sha256}`"] for s in load_sources().values()
+    ]
     return _markdown_table(["Source", "Publisher", "Official URL", "Licence", "File", "sha256"], rows)
 
 
@@ -212,8 +233,11 @@ def chapters_list(params: Params, tree: Path) -> str:
     for part in toc(params)["parts"]:
         lines.append(f"\n**{part['caption']}**\n")
         for chapter in part["chapters"]:
-            path = next(tree / f"{chapter['file']}{suffix}" for suffix in (".ipynb", ".md")
-                        if (tree / f"{chapter['file']}{suffix}").is_file())
+            path = next(
+                tree / f"{chapter['file']}{suffix}"
+                for suffix in (".ipynb", ".md")
+                if (tree / f"{chapter['file']}{suffix}").is_file()
+            )
             lines.append(f"- [{page_title(path)}](../{path.relative_to(tree).as_posix()})")
     return "\n".join(lines).lstrip() + "\n"
 
@@ -238,12 +262,23 @@ def stage(params: Params, params_path: Path, executed: Path, tree: Path) -> None
 
 def render(tree: Path, html_dir: Path) -> None:
     """Jupyter Book renders only; warnings are errors, and every page is attempted."""
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(tree), "--builder", "html",
-               "-n", "-W", "--keep-going", "--quiet"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(tree),
+        "--builder",
+        "html",
+        "-n",
+        "-W",
+        "--keep-going",
+        "--quiet",
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     built = tree / "_build" / "html"
     if result.returncode != 0 or not (built / "index.html").is_file():
-        raise RunError(f"jupyter-book build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise RunError(
+            f"jupyter-book build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     shutil.rmtree(html_dir, ignore_errors=True)
     built.rename(html_dir)
 
@@ -259,11 +294,14 @@ def publish(params: Params, folder: Path) -> Path:
     shutil.copytree(html_dir, partial, ignore=shutil.ignore_patterns(".buildinfo", ".doctrees", "_sources"))
     (partial / ".nojekyll").touch()  # served as it is: folders starting with "_" included
     if params.base_url:
-        pages = "".join(f"  <url><loc>{html.escape(params.base_url + page)}.html</loc></url>\n"
-                        for page in toc_pages(params))
-        (partial / "sitemap.xml").write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
-                                             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-                                             f"{pages}</urlset>\n")
+        pages = "".join(
+            f"  <url><loc>{html.escape(params.base_url + page)}.html</loc></url>\n" for page in toc_pages(params)
+        )
+        (partial / "sitemap.xml").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{pages}</urlset>\n"
+        )
         (partial / "robots.txt").write_text(f"Sitemap: {params.base_url}sitemap.xml\n")
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
@@ -279,10 +317,14 @@ def overfull(log: str) -> list[str]:
     """What runs off the printed page, from a LaTeX log: tables wider than the text block
     ('in alignment') and text overrunning it by more than OVERFULL_TEXT_PT."""
     found = []
-    for width, where, lines in re.findall(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\) in (\w+) at lines (\S+)", log):
+    for width, where, lines in re.findall(
+        r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\) in (\w+) at lines (\S+)", log
+    ):
         limit = OVERFULL_TABLE_PT if where == "alignment" else OVERFULL_TEXT_PT
         if float(width) > limit:
-            found.append(f"{'table' if where == 'alignment' else 'text'} {float(width):.0f} pt too wide (.tex lines {lines})")
+            found.append(
+                f"{'table' if where == 'alignment' else 'text'} {float(width):.0f} pt too wide (.tex lines {lines})"
+            )
     return found
 
 
@@ -298,16 +340,28 @@ def pdf(params: Params) -> Path:
     # The title page sets the author on one line that does not wrap: the web book's is too long for it.
     config["author"] = "A re-runnable edition of MOPAC's learning pack (2025)"
     (tree / "_config_pdf.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(tree), "--builder", "pdflatex",
-               "--config", str(tree / "_config_pdf.yml"), "--quiet"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(tree),
+        "--builder",
+        "pdflatex",
+        "--config",
+        str(tree / "_config_pdf.yml"),
+        "--quiet",
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     built = tree / "_build" / "latex" / "victim-withdrawal.pdf"
     if result.returncode != 0 or not built.is_file():
-        raise RunError(f"PDF build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise RunError(
+            f"PDF build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     off_page = overfull(built.with_suffix(".log").read_text(encoding="latin-1"))
     if off_page:
-        raise RunError(f"{built.with_suffix('.tex')}: {len(off_page)} place(s) run off the printed page:\n"
-                       + "\n".join(off_page[:20]))
+        raise RunError(
+            f"{built.with_suffix('.tex')}: {len(off_page)} place(s) run off the printed page:\n"
+            + "\n".join(off_page[:20])
+        )
     target = BUILD / params.run_name / f"victim-withdrawal-{params.run_name}.pdf"
     shutil.copy(built, target)
     return target
@@ -317,8 +371,14 @@ def bring_data(params: Params, mirror: Path | None = None) -> None:
     """Public sources from the mirror; the synthetic extract generated if the run uses one."""
     fetch(mirror or resolve(params.mirror), resolve(params.raw_dir))
     if params.synthetic:
-        ensure(resolve(params.extract_dir), params.period_start, params.period_end, params.synthetic_scale,
-               params.synthetic_seed, changes=resolve(params.synthetic_changes) if params.synthetic_changes else None)
+        ensure(
+            resolve(params.extract_dir),
+            params.period_start,
+            params.period_end,
+            params.synthetic_scale,
+            params.synthetic_seed,
+            changes=resolve(params.synthetic_changes) if params.synthetic_changes else None,
+        )
     elif not resolve(params.extract_dir).is_dir():
         raise InputError(f"extract folder {resolve(params.extract_dir)} does not exist (extract_dir in the parameters)")
 
@@ -326,8 +386,9 @@ def bring_data(params: Params, mirror: Path | None = None) -> None:
 def build_dataset(params: Params) -> dict:
     """The run's analysis dataset (helpers.dataset), built unless it is up to date."""
     mapping = resolve(params.extract_mapping) if params.extract_mapping else None
-    return dataset.ensure(resolve(params.extract_dir), params.period_start, params.period_end,
-                          resolve(params.dataset_dir), mapping)
+    return dataset.ensure(
+        resolve(params.extract_dir), params.period_start, params.period_end, resolve(params.dataset_dir), mapping
+    )
 
 
 def prepare(params: Params, mirror: Path | None = None) -> None:
@@ -337,12 +398,21 @@ def prepare(params: Params, mirror: Path | None = None) -> None:
         bring_data(run, mirror)
         began = time.perf_counter()
         manifest = build_dataset(run)
-        print(f"  analysis dataset of run '{run.run_name}': {manifest['reports']:,} reports "
-              f"… {time.perf_counter() - began:.0f} s", flush=True)
+        print(
+            f"  analysis dataset of run '{run.run_name}': {manifest['reports']:,} reports "
+            f"… {time.perf_counter() - began:.0f} s",
+            flush=True,
+        )
 
 
-def run(params: Params, params_path: Path, mirror: Path | None = None, render_only: bool = False,
-        update_baseline: bool = False, jobs: int | None = None) -> Path:
+def run(
+    params: Params,
+    params_path: Path,
+    mirror: Path | None = None,
+    render_only: bool = False,
+    update_baseline: bool = False,
+    jobs: int | None = None,
+) -> Path:
     """Produce the book of one run; returns the path of its index.html."""
     started = time.perf_counter()
     out = BUILD / params.run_name

@@ -4,6 +4,7 @@ Raw files are never committed and never edited: each is copied from the mirror t
 temporary name, checked against its recorded sha256, then renamed and made
 read-only, so a failed fetch leaves nothing half-written in the raw folder.
 """
+
 import hashlib
 import os
 import shutil

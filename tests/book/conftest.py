@@ -1,4 +1,5 @@
 """The built books: make test renders the default run and executes a second one first."""
+
 import pytest
 
 from helpers.paths import ROOT

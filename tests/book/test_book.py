@@ -51,10 +51,12 @@ def test_a_second_run_differs_and_leaves_the_default_alone():
     assert (ROOT / "_build" / "default" / "html" / "index.html").is_file()
 
 
-
 def test_no_page_shows_warnings_or_errors_from_its_code(html_dir):
-    leaking = [p.name for p in (html_dir / "notebooks").glob("*.html")
-               if "output stderr" in p.read_text(encoding="utf-8") or "Traceback" in p.read_text(encoding="utf-8")]
+    leaking = [
+        p.name
+        for p in (html_dir / "notebooks").glob("*.html")
+        if "output stderr" in p.read_text(encoding="utf-8") or "Traceback" in p.read_text(encoding="utf-8")
+    ]
     assert leaking == []
 
 
@@ -121,7 +123,9 @@ def test_every_character_the_pages_show_can_be_typeset_in_the_pdf(html_dir):
     declared = {chr(int(code, 16)) for code in re.findall(r"DeclareUnicodeCharacter\{([0-9A-F]+)\}", preamble)}
     native = set("—–’‘“”…")
     shown = set()
-    for page in [html_dir / f"{f}.html" for f in toc_files()] + [built(SECOND_RUN) / "notebooks" / "11_monitoring.html"]:
+    for page in [html_dir / f"{f}.html" for f in toc_files()] + [
+        built(SECOND_RUN) / "notebooks" / "11_monitoring.html"
+    ]:
         text = re.sub(r"<(script|style)\b.*?</\1>|data:[^\"']+", "", page.read_text(encoding="utf-8"), flags=re.S)
         shown |= {c for c in html_lib.unescape(re.sub("<[^>]+>", " ", text)) if ord(c) > 255}
     assert shown - declared - native == set()

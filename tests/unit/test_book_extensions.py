@@ -1,5 +1,6 @@
 """The book's Sphinx extensions: tables fitted to the printed page (print_tables) and
 pasted figures a run could not compute (missing_figures)."""
+
 import sys
 
 from docutils import nodes
@@ -60,8 +61,12 @@ def test_a_pasted_figure_a_run_could_not_compute_reads_as_a_dash():
 
     document = nodes.document(None, None)
     paragraph = nodes.paragraph()
-    paragraph += [nodes.inline("nan", "nan", classes=["pasted-text"]), nodes.Text(" and "),
-                  nodes.inline("12", "12", classes=["pasted-text"]), nodes.inline("nan", "nan")]
+    paragraph += [
+        nodes.inline("nan", "nan", classes=["pasted-text"]),
+        nodes.Text(" and "),
+        nodes.inline("12", "12", classes=["pasted-text"]),
+        nodes.inline("nan", "nan"),
+    ]
     document += paragraph
     missing_figures.show_missing(None, document, "key_insights")
     assert [n.astext() for n in paragraph.children] == ["-", " and ", "12", "nan"]  # only pasted figures change

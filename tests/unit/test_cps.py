@@ -4,9 +4,17 @@ import pytest
 from helpers import cps, published
 from helpers.errors import InputError
 
-ROW = {"month": "2021-04", "area": "London", "flag": "All crime", "non_prosecutions": "100",
-       "non_prosecutions_victim_withdrawal": "10", "non_convictions": "400", "non_convictions_victim_withdrawal": "100",
-       "mean_days_referral_to_decision": "45.5", "mean_days_charge_to_finalisation": "250"}
+ROW = {
+    "month": "2021-04",
+    "area": "London",
+    "flag": "All crime",
+    "non_prosecutions": "100",
+    "non_prosecutions_victim_withdrawal": "10",
+    "non_convictions": "400",
+    "non_convictions_victim_withdrawal": "100",
+    "mean_days_referral_to_decision": "45.5",
+    "mean_days_charge_to_finalisation": "250",
+}
 
 
 def table(*changes):
@@ -21,14 +29,22 @@ def test_valid_table_and_shares_known_answer():
     assert shares["pre_charge"].tolist() == [10.0, 10.0] and shares["post_charge"].tolist() == [25.0, 25.0]
 
 
-@pytest.mark.parametrize("row, column, value, message", [
-    (1, "month", "May 2021", r"t\.csv: column month, row 3: 'May 2021' is not a month YYYY-MM"),
-    (0, "area", "Wales", r"column area, row 2: 'Wales' is not one of National, London"),
-    (1, "flag", "Fraud", r"column flag, row 3: 'Fraud' is not one of"),
-    (0, "non_convictions", "12.5", r"column non_convictions, row 2: '12.5' is not a non-negative whole number"),
-    (1, "mean_days_referral_to_decision", "-3", r"row 3: '-3' is not a non-negative number"),
-    (0, "non_prosecutions_victim_withdrawal", "101", r"non_prosecutions_victim_withdrawal, row 2: '101' exceeds non_prosecutions \(100\)"),
-])
+@pytest.mark.parametrize(
+    "row, column, value, message",
+    [
+        (1, "month", "May 2021", r"t\.csv: column month, row 3: 'May 2021' is not a month YYYY-MM"),
+        (0, "area", "Wales", r"column area, row 2: 'Wales' is not one of National, London"),
+        (1, "flag", "Fraud", r"column flag, row 3: 'Fraud' is not one of"),
+        (0, "non_convictions", "12.5", r"column non_convictions, row 2: '12.5' is not a non-negative whole number"),
+        (1, "mean_days_referral_to_decision", "-3", r"row 3: '-3' is not a non-negative number"),
+        (
+            0,
+            "non_prosecutions_victim_withdrawal",
+            "101",
+            r"non_prosecutions_victim_withdrawal, row 2: '101' exceeds non_prosecutions \(100\)",
+        ),
+    ],
+)
 def test_faults_name_file_column_and_row(row, column, value, message):
     with pytest.raises(InputError, match=message):
         cps.validate(table((row, column, value)), "t.csv")
@@ -57,7 +73,14 @@ def test_illustrative_series_is_deterministic_and_within_the_published_ranges():
 
 
 def test_range_check_fails_outside_a_range():
-    ranges = pd.DataFrame({"area": ["London", "London"], "flag": ["All crime"] * 2, "stage": ["post"] * 2,
-                           "bound": ["low", "high"], "value": [18.0, 24.0]})
+    ranges = pd.DataFrame(
+        {
+            "area": ["London", "London"],
+            "flag": ["All crime"] * 2,
+            "stage": ["post"] * 2,
+            "bound": ["low", "high"],
+            "value": [18.0, 24.0],
+        }
+    )
     check = cps.against_published(cps.validate(table(), "t.csv"), ranges)
     assert check["Within range"].tolist() == [False]  # 25% is above 24% + 0.5

@@ -8,8 +8,9 @@ import pandas as pd
 from helpers import display
 from helpers.params import parse_params
 
-FRAME = pd.DataFrame({"BCU": ["Central East", "West Area"], "Offences": [np.int64(1234), np.int64(56)],
-                      "Rate": [0.4567, np.nan]})
+FRAME = pd.DataFrame(
+    {"BCU": ["Central East", "West Area"], "Offences": [np.int64(1234), np.int64(56)], "Rate": [0.4567, np.nan]}
+)
 
 
 def test_table_has_caption_header_cells_and_right_aligned_numbers():
@@ -36,10 +37,21 @@ def test_formats_skip_text_cells():
 
 
 def test_run_banner_names_the_run_and_warns_on_synthetic_data():
-    params = parse_params({"run_name": "fy22", "period_start": "2022-04-01", "period_end": "2023-03-31",
-                           "force": "Metropolitan Police", "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
-                           "home_office_sources": ["ho"], "comparators": ["Metropolitan Police"],
-                           "extract_dir": "x", "dataset_dir": "d"})
+    params = parse_params(
+        {
+            "run_name": "fy22",
+            "period_start": "2022-04-01",
+            "period_end": "2023-03-31",
+            "force": "Metropolitan Police",
+            "pas_survey_year": "2022-23",
+            "mirror": "m",
+            "raw_dir": "r",
+            "home_office_sources": ["ho"],
+            "comparators": ["Metropolitan Police"],
+            "extract_dir": "x",
+            "dataset_dir": "d",
+        }
+    )
     html = display.run_banner(params, "synthetic").data
     assert 'class="admonition warning"' in html and "SYNTHETIC" in html
     assert "<code>fy22</code>" in html and "01 April 2022 to 31 March 2023" in html
@@ -61,8 +73,9 @@ def test_suppression_hides_cells_below_the_threshold_only():
 
 def test_table_has_a_markdown_form_for_the_pdf():
     frame = pd.DataFrame({"Group": ["a|b", "c"], "Rate": [0.4567, np.nan]})
-    markdown = display.table(frame, caption="Rates", csv_name="x.csv", formats={"Rate": "{:.0%}"},
-                             note="A note.").markdown.splitlines()
+    markdown = display.table(
+        frame, caption="Rates", csv_name="x.csv", formats={"Rate": "{:.0%}"}, note="A note."
+    ).markdown.splitlines()
     assert markdown[:6] == ["**Rates**", "", "| Group | Rate |", "|---|---|", "| a\\|b | 46% |", "| c | — |"]
     assert markdown[-1] == "*A note.*"
 
@@ -83,7 +96,11 @@ def test_table_sort_keys_csv_and_unformatted_cells_do_not_carry_full_precision()
     assert 'data-value="0.375816">0.38</td>' in table.data and 'data-value="2">2.00</td>' in table.data
     assert '<td class="num" data-value="0.333333">0.333333</td>' in table.data and "| n/a |" in table.markdown
     payload = re.search(r'href="data:text/csv;base64,([^"]+)"', table.data).group(1)
-    assert base64.b64decode(payload).decode().splitlines() == ["Measure,Value,Mixed", "a,0.375816,n/a", "b,2.0,0.333333"]
+    assert base64.b64decode(payload).decode().splitlines() == [
+        "Measure,Value,Mixed",
+        "a,0.375816,n/a",
+        "b,2.0,0.333333",
+    ]
     assert not re.search(r"\d\.\d{7,}", table.data + table.markdown)
 
 

@@ -1,13 +1,16 @@
 """Chapter 08-09 data: the evidence tables, the theme coding on hand-written cases, and
 the recommendations' links to computed or published figures."""
+
 import pandas as pd
 import pytest
 
 from helpers import coding, evidence, recommendations
 from helpers.errors import InputError
 
-CODEBOOK = {"fear": {"label": "Fear", "phrases": ["retaliat", "scared"]},
-            "updates": {"label": "Updates", "phrases": ["update", "in limbo"]}}
+CODEBOOK = {
+    "fear": {"label": "Fear", "phrases": ["retaliat", "scared"]},
+    "updates": {"label": "Updates", "phrases": ["update", "in limbo"]},
+}
 
 
 def responses(*texts: str) -> pd.DataFrame:
@@ -15,8 +18,9 @@ def responses(*texts: str) -> pd.DataFrame:
 
 
 def test_a_phrase_tags_its_theme_at_the_start_of_a_word_ignoring_case_and_curly_quotes():
-    tags = coding.tag(responses("Fear of RETALIATION", "I was scared", "The updates stopped",
-                                "unscared and outdated"), CODEBOOK)
+    tags = coding.tag(
+        responses("Fear of RETALIATION", "I was scared", "The updates stopped", "unscared and outdated"), CODEBOOK
+    )
     assert tags[["id", "theme"]].values.tolist() == [["r0", "fear"], ["r1", "fear"], ["r2", "updates"]]
     assert tags.loc[tags["id"] == "r0", "phrase"].item() == "retaliat"
     curly = coding.tag(responses("I didn’t hear a thing"), {"t": {"label": "T", "phrases": ["didn't hear"]}})
@@ -54,11 +58,12 @@ def test_responses_file_errors_name_the_file_column_and_row(tmp_path):
 
 
 def test_theme_matrix_counts_studies_and_rejects_an_unknown_theme():
-    studies = pd.DataFrame({"crime_area": ["DA", "DA", "Stalking"],
-                            "themes": ["Fear; Outcomes", "Fear", ""]})
+    studies = pd.DataFrame({"crime_area": ["DA", "DA", "Stalking"], "themes": ["Fear; Outcomes", "Fear", ""]})
     matrix = evidence.theme_matrix(studies, ["Fear", "Outcomes", "Victim care"])
-    assert matrix.to_dict() == {"DA": {"Fear": 2, "Outcomes": 1, "Victim care": 0},
-                                "Stalking": {"Fear": 0, "Outcomes": 0, "Victim care": 0}}
+    assert matrix.to_dict() == {
+        "DA": {"Fear": 2, "Outcomes": 1, "Victim care": 0},
+        "Stalking": {"Fear": 0, "Outcomes": 0, "Victim care": 0},
+    }
     with pytest.raises(InputError, match="theme 'Outcomes' is not in literature_themes.csv"):
         evidence.theme_matrix(studies, ["Fear"])
 
@@ -78,12 +83,23 @@ def test_every_recommendation_links_to_a_computed_or_published_figure():
 
 
 def test_a_broken_recommendation_link_is_reported():
-    spec = {"categories": [{"name": "X", "recommendations": [
-        {"id": "a", "evidence": [{"chapter": "06_scale_of_withdrawal", "glue": "no_such_key"}]},
-        {"id": "b", "evidence": [{"published": "victim_satisfaction", "key": "nope"}]},
-        {"id": "c", "evidence": []}]}]}
-    assert recommendations.problems(spec) == ["a: 06_scale_of_withdrawal glues no 'no_such_key'",
-                                              "b: victim_satisfaction has no key 'nope'", "c: no evidence linked"]
+    spec = {
+        "categories": [
+            {
+                "name": "X",
+                "recommendations": [
+                    {"id": "a", "evidence": [{"chapter": "06_scale_of_withdrawal", "glue": "no_such_key"}]},
+                    {"id": "b", "evidence": [{"published": "victim_satisfaction", "key": "nope"}]},
+                    {"id": "c", "evidence": []},
+                ],
+            }
+        ]
+    }
+    assert recommendations.problems(spec) == [
+        "a: 06_scale_of_withdrawal glues no 'no_such_key'",
+        "b: victim_satisfaction has no key 'nope'",
+        "c: no evidence linked",
+    ]
 
 
 def test_recommendation_markdown_pastes_from_the_chapter():

@@ -7,19 +7,48 @@ from helpers import home_office as ho
 from helpers.errors import InputError
 from helpers.paths import ROOT
 
-OLD = ["Financial Year", "Financial Quarter", "Force Name", "Offence Description", "Offence Group", "Offence Subgroup",
-       "Offence Code", "Offence code expired", "Outcome Description", "Outcome Group", "Outcome Type",
-       "Force outcomes for offences recorded in quarter", "Force outcomes recorded in quarter"]
-NEW = OLD[:11] + ["Outcomes for offences that were recorded in the quarter", "Outcomes for investigations closed in the quarter"]
-SNAKE = ["financial_year", "financial_quarter", "force_name", "offence_description", "offence_group", "offence_subgroup",
-         "offence_code", "offence_code_expired", "outcome_description", "outcome_group", "outcome_type", "offences",
-         "force_outcomes_recorded_in_quarter"]
+OLD = [
+    "Financial Year",
+    "Financial Quarter",
+    "Force Name",
+    "Offence Description",
+    "Offence Group",
+    "Offence Subgroup",
+    "Offence Code",
+    "Offence code expired",
+    "Outcome Description",
+    "Outcome Group",
+    "Outcome Type",
+    "Force outcomes for offences recorded in quarter",
+    "Force outcomes recorded in quarter",
+]
+NEW = OLD[:11] + [
+    "Outcomes for offences that were recorded in the quarter",
+    "Outcomes for investigations closed in the quarter",
+]
+SNAKE = [
+    "financial_year",
+    "financial_quarter",
+    "force_name",
+    "offence_description",
+    "offence_group",
+    "offence_subgroup",
+    "offence_code",
+    "offence_code_expired",
+    "outcome_description",
+    "outcome_group",
+    "outcome_type",
+    "offences",
+    "force_outcomes_recorded_in_quarter",
+]
 
 
 def rows(year="2018/19", force="Metropolitan Police"):
     """Met: 10 withdrawn (14: 6, 16: 4), 5 pending, 20 charged, of which the theft row is out of scope."""
+
     def row(group, sub, otype, recorded, closed="1"):
         return [year, "1", force, "d", group, sub, "8N", "", "o", "g", otype, recorded, closed]
+
     return [
         row("Violence against the person", "Violence with injury", "14", "6"),
         row("Violence against the person", "Harassment", "16", "4"),
@@ -42,7 +71,8 @@ def write_csv(path, header, data, bom=True):
 def write_book(path, sheets, engine):
     with pd.ExcelWriter(path, engine=engine) as writer:
         pd.DataFrame([["Police recorded crime outcomes"], ["Contents and notes"]]).to_excel(
-            writer, sheet_name="Cover", header=False, index=False)
+            writer, sheet_name="Cover", header=False, index=False
+        )
         for name, (header, data) in sheets.items():
             grid = [["Outcomes open data table " + name], [""]] + [header] + data  # title rows above the header
             pd.DataFrame(grid).to_excel(writer, sheet_name=name, header=False, index=False)
@@ -93,12 +123,16 @@ def test_unknown_header_names_file_and_column(tmp_path):
         ho.load(path)
 
 
-@pytest.mark.parametrize("row, column, value, blank_row, message", [
-    (3, 10, "19", False, r"t\.csv: column 'Outcome Type', row 5: outcome type '19' is not one of"),
-    (1, 11, "4*", False, r"t\.csv: column 'Force outcomes for offences recorded in quarter', row 3: '4\*'"),
-    # after a skipped blank row the reported row is still the file's row
-    (2, 11, "4*", True, r"recorded in quarter', row 5: '4\*'"),
-], ids=["unknown outcome type", "non-numeric count", "row number after a blank row"])
+@pytest.mark.parametrize(
+    "row, column, value, blank_row, message",
+    [
+        (3, 10, "19", False, r"t\.csv: column 'Outcome Type', row 5: outcome type '19' is not one of"),
+        (1, 11, "4*", False, r"t\.csv: column 'Force outcomes for offences recorded in quarter', row 3: '4\*'"),
+        # after a skipped blank row the reported row is still the file's row
+        (2, 11, "4*", True, r"recorded in quarter', row 5: '4\*'"),
+    ],
+    ids=["unknown outcome type", "non-numeric count", "row number after a blank row"],
+)
 def test_faults_name_file_column_and_row(tmp_path, row, column, value, blank_row, message):
     data = rows()
     data[row][column] = value
@@ -112,7 +146,9 @@ def test_non_numeric_count_in_a_sheet_names_the_sheet_row(tmp_path):
     data = rows()
     data[0][11] = "six"
     path = write_book(tmp_path / "t.xlsx", {"2018-19": (NEW, data)}, "openpyxl")
-    with pytest.raises(InputError, match=r"sheet '2018-19': column 'Outcomes for offences that were recorded in the quarter', row 4"):
+    with pytest.raises(
+        InputError, match=r"sheet '2018-19': column 'Outcomes for offences that were recorded in the quarter', row 4"
+    ):
         ho.load(path)
 
 
@@ -142,10 +178,21 @@ def test_rate_table_has_group_totals_and_all_crime(tmp_path):
 
 def test_agreement_with_published_figures():
     # A computed 2021/22 Met row equal to the pack's counts (149,366 of 405,751; 401,899 excluding pending).
-    computed = pd.DataFrame([{"area": "Metropolitan Police", "financial_year": "2021/22", "offence_group": "All crime",
-                              "offence_subgroup": "Total", "withdrawn": 149_366, "total": 405_751,
-                              "total_excl_pending": 401_899, "rate": 149_366 / 405_751,
-                              "rate_excl_pending": 149_366 / 401_899}])
+    computed = pd.DataFrame(
+        [
+            {
+                "area": "Metropolitan Police",
+                "financial_year": "2021/22",
+                "offence_group": "All crime",
+                "offence_subgroup": "Total",
+                "withdrawn": 149_366,
+                "total": 405_751,
+                "total_excl_pending": 401_899,
+                "rate": 149_366 / 405_751,
+                "rate_excl_pending": 149_366 / 401_899,
+            }
+        ]
+    )
     check = ho.compare_with_published(computed, ho.published_rates())
     assert len(check) == 5 and check["agrees"].all()
     computed["withdrawn"] += 1
@@ -171,12 +218,15 @@ def test_met_2018_19_matches_an_independent_count():
 
 
 def test_crime_type_layout_orders_groups_with_totals_last():
-    long = pd.DataFrame([
-        ("Violence against the person", "Total", "2021/22", "rate", 42.0),
-        ("Violence against the person", "Homicide", "2021/22", "rate", 0.0),
-        ("Criminal damage and arson", "Total", "2021/22", "rate", 19.0),
-        ("Violence against the person", "Homicide", "2021/22", "rate_excl_pending", 0.5),
-    ], columns=["offence_group", "offence_subgroup", "financial_year", "statistic", "value"])
+    long = pd.DataFrame(
+        [
+            ("Violence against the person", "Total", "2021/22", "rate", 42.0),
+            ("Violence against the person", "Homicide", "2021/22", "rate", 0.0),
+            ("Criminal damage and arson", "Total", "2021/22", "rate", 19.0),
+            ("Violence against the person", "Homicide", "2021/22", "rate_excl_pending", 0.5),
+        ],
+        columns=["offence_group", "offence_subgroup", "financial_year", "statistic", "value"],
+    )
     table = ho._crime_type_layout(long)
     assert table["Crime type"].tolist() == ["Total", "Homicide", "Total"]
     assert table.columns.tolist() == ["Crime group", "Crime type", "2021/22 excl. pending (%)", "2021/22 rate (%)"]
@@ -185,7 +235,11 @@ def test_crime_type_layout_orders_groups_with_totals_last():
 def test_published_tables_and_trend_read_the_pack():
     published = ho.published_rates()
     table = ho.published_all_crime(published).set_index(["Force", "Year"])
-    assert table.loc[("Metropolitan Police", "2021/22"), ["Withdrawn", "Total", "Rate (%)"]].tolist() == [149_366, 405_751, 37]
+    assert table.loc[("Metropolitan Police", "2021/22"), ["Withdrawn", "Total", "Rate (%)"]].tolist() == [
+        149_366,
+        405_751,
+        37,
+    ]
     rape = ho.published_crime_types(published, "Metropolitan Police").set_index("Crime type").loc["Rape"]
     assert (rape["2021/22 rate (%)"], rape["2023/24 excl. pending (%)"]) == (60, 62)
     empty_rates = pd.DataFrame(columns=ho.KEYS + ["rate_excl_pending"])
@@ -194,8 +248,25 @@ def test_published_tables_and_trend_read_the_pack():
 
 
 def test_agreement_sentence_names_a_disagreement():
-    check = pd.DataFrame([{"area": "Metropolitan Police", "financial_year": "2021/22", "offence_group": "All crime",
-                           "offence_subgroup": "Total", "statistic": "rate", "computed": 40.04, "published": 37, "agrees": False}])
+    check = pd.DataFrame(
+        [
+            {
+                "area": "Metropolitan Police",
+                "financial_year": "2021/22",
+                "offence_group": "All crime",
+                "offence_subgroup": "Total",
+                "statistic": "rate",
+                "computed": 40.04,
+                "published": 37,
+                "agrees": False,
+            }
+        ]
+    )
     assert ho.agreement_sentence(check.iloc[:0]).startswith("No year is both computed and published")
-    assert "1 of 1 values" in ho.agreement_sentence(check) and "computed 40.0, published 37" in ho.agreement_sentence(check)
-    assert ho.agreement_sentence(check.assign(agrees=True)) == "In this run all 1 values that are both computed and published agree."
+    assert "1 of 1 values" in ho.agreement_sentence(check) and "computed 40.0, published 37" in ho.agreement_sentence(
+        check
+    )
+    assert (
+        ho.agreement_sentence(check.assign(agrees=True))
+        == "In this run all 1 values that are both computed and published agree."
+    )

@@ -1,4 +1,5 @@
 """The book checks must fail on a broken page, or they prove nothing about the book."""
+
 from helpers import pagecheck
 
 BROKEN = """<html><head><title>t</title><script src="https://cdn.example.org/lib.js"></script>
@@ -19,14 +20,18 @@ def _site(tmp_path, page):
 def test_broken_links_and_anchors_are_found(tmp_path):
     site = _site(tmp_path, BROKEN)
     assert pagecheck.broken_links(site) == [
-        "page.html: other.html#missing (no such anchor)", "page.html: nowhere.html (no such file)"]
+        "page.html: other.html#missing (no such anchor)",
+        "page.html: nowhere.html (no such file)",
+    ]
 
 
 def test_external_loads_are_found(tmp_path):
     site = _site(tmp_path, BROKEN)
     (site / "web.css").write_text("@import url(https://fonts.example.org/f.css);")
     assert pagecheck.external_loads(site) == [
-        "page.html: https://cdn.example.org/lib.js", "web.css: https://fonts.example.org/f.css"]
+        "page.html: https://cdn.example.org/lib.js",
+        "web.css: https://fonts.example.org/f.css",
+    ]
 
 
 def test_browser_reports_script_errors_and_web_requests(tmp_path):
@@ -45,7 +50,9 @@ ACCESSIBLE = """<!doctype html><html lang="en"><head><title>Figure</title></head
 
 def test_the_accessibility_check_fails_on_a_missing_alt_attribute_and_passes_with_one(tmp_path):
     (tmp_path / "good.html").write_text(ACCESSIBLE)
-    (tmp_path / "bad.html").write_text(ACCESSIBLE.replace(' alt="Bar chart: withdrawal is highest for rape (69%)."', ""))
+    (tmp_path / "bad.html").write_text(
+        ACCESSIBLE.replace(' alt="Bar chart: withdrawal is highest for rape (69%)."', "")
+    )
     report = pagecheck.accessibility([tmp_path / "good.html", tmp_path / "bad.html"])
     assert report[str(tmp_path / "good.html")] == []
     bad = report[str(tmp_path / "bad.html")]

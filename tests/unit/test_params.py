@@ -6,9 +6,17 @@ from helpers.errors import InputError
 from helpers.params import load_params, params_from, parse_params
 
 VALID = {
-    "run_name": "test", "period_start": "2021-04-01", "period_end": "2022-03-31", "force": "Metropolitan Police",
-    "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
-    "home_office_sources": ["ho_outcomes_2018_19"], "comparators": ["Metropolitan Police", "England and Wales"], "extract_dir": "x", "dataset_dir": "d",
+    "run_name": "test",
+    "period_start": "2021-04-01",
+    "period_end": "2022-03-31",
+    "force": "Metropolitan Police",
+    "pas_survey_year": "2022-23",
+    "mirror": "m",
+    "raw_dir": "r",
+    "home_office_sources": ["ho_outcomes_2018_19"],
+    "comparators": ["Metropolitan Police", "England and Wales"],
+    "extract_dir": "x",
+    "dataset_dir": "d",
 }
 
 
@@ -61,8 +69,11 @@ def test_survey_year_shape():
 
 def test_yaml_dates_and_file_name_in_errors(tmp_path):
     path = tmp_path / "run.yml"
-    path.write_text("run_name: x\nperiod_start: 2021-04-01\nperiod_end: 2022-03-31\nforce: F\n"
-                    "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nsuppression_threshold: 10\nhome_office_sources: [ho]\ncomparators: [Metropolitan Police]\nextract_dir: x\ndataset_dir: d\n")
+    path.write_text(
+        "run_name: x\nperiod_start: 2021-04-01\nperiod_end: 2022-03-31\nforce: F\n"
+        "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nsuppression_threshold: 10\nhome_office_sources: [ho]\n"
+        "comparators: [Metropolitan Police]\nextract_dir: x\ndataset_dir: d\n"
+    )
     params = load_params(path)
     assert params.period_end == dt.date(2022, 3, 31) and params.suppression_threshold == 10
     path.write_text("run_name: x\ncolour: blue\n")
@@ -95,10 +106,13 @@ def test_count_basis_is_one_of_the_two_home_office_counts():
 
 
 def test_a_run_file_extends_another_and_names_only_what_differs(tmp_path):
-    (tmp_path / "base.yml").write_text("\n".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}"
-                                                 for k, v in VALID.items()))
-    (tmp_path / "next.yml").write_text("extends: base.yml\nrun_name: next\nperiod_start: 2022-04-01\n"
-                                       "period_end: 2023-03-31\nextract_mapping: force.yml\n")
+    (tmp_path / "base.yml").write_text(
+        "\n".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, v in VALID.items())
+    )
+    (tmp_path / "next.yml").write_text(
+        "extends: base.yml\nrun_name: next\nperiod_start: 2022-04-01\n"
+        "period_end: 2023-03-31\nextract_mapping: force.yml\n"
+    )
     params = load_params(tmp_path / "next.yml")
     assert (params.run_name, params.period_start, params.force) == ("next", dt.date(2022, 4, 1), "Metropolitan Police")
     assert params.extract_mapping == "force.yml"

@@ -37,13 +37,20 @@ def test_repeated_key(folder):
 
 def test_project_pas_figures_match_the_pack():
     figures = published.load("pas_victimisation")["value"]
-    assert (figures["prevalence_pct"], figures["victims_per_month"], figures["one_incident_pct"],
-            figures["three_plus_pct"], figures["eleven_plus_pct"], figures["csew_reported_pct"]) == (
-        3.9, 275_000, 69, 16.9, 3.8, 41)
+    assert (
+        figures["prevalence_pct"],
+        figures["victims_per_month"],
+        figures["one_incident_pct"],
+        figures["three_plus_pct"],
+        figures["eleven_plus_pct"],
+        figures["csew_reported_pct"],
+    ) == (3.9, 275_000, 69, 16.9, 3.8, 41)
 
 
 def test_an_empty_value_needs_a_note(folder):
-    (folder / "t.csv").write_text(HEADER.strip() + ",note\na,A,,percent,p,s,x,suppressed (N<100)\nb,B,5,percent,p,s,x,\n")
+    (folder / "t.csv").write_text(
+        HEADER.strip() + ",note\na,A,,percent,p,s,x,suppressed (N<100)\nb,B,5,percent,p,s,x,\n"
+    )
     values = published.load("t")["value"]
     assert values.isna().tolist() == [True, False]
     (folder / "u.csv").write_text(HEADER.strip() + ",note\na,A,,percent,p,s,x,\n")

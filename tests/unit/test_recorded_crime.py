@@ -9,7 +9,7 @@ from helpers.errors import InputError
 
 
 def _wide(rows, months):
-    return pd.DataFrame([dict(zip(("majortext", "minortext", "boroughname", *months), r)) for r in rows])
+    return pd.DataFrame([dict(zip(("majortext", "minortext", "boroughname", *months), r, strict=True)) for r in rows])
 
 
 def test_to_long_reshapes_months():
@@ -39,7 +39,10 @@ def test_recent_file_wins_where_months_overlap(tmp_path):
     new.to_parquet(tmp_path / "new.parquet")
     crime = recorded_crime.load(tmp_path / "old.parquet", tmp_path / "new.parquet")
     assert crime.set_index("month")["count"].to_dict() == {
-        pd.Period("2024-02", "M"): 1, pd.Period("2024-03", "M"): 30, pd.Period("2024-04", "M"): 40}
+        pd.Period("2024-02", "M"): 1,
+        pd.Period("2024-03", "M"): 30,
+        pd.Period("2024-04", "M"): 40,
+    }
 
 
 def test_period_is_whole_months_from_the_first_full_one():

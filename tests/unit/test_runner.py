@@ -11,10 +11,21 @@ from helpers.__main__ import main
 from helpers.errors import InputError
 from helpers.params import parse_params
 
-PARAMS = parse_params({"run_name": "t", "period_start": "2021-04-01", "period_end": "2022-03-31",
-                       "force": "Metropolitan Police", "pas_survey_year": "2022-23", "mirror": "m", "raw_dir": "r",
-                           "home_office_sources": ["ho"], "comparators": ["Metropolitan Police"],
-                           "extract_dir": "x", "dataset_dir": "d"})
+PARAMS = parse_params(
+    {
+        "run_name": "t",
+        "period_start": "2021-04-01",
+        "period_end": "2022-03-31",
+        "force": "Metropolitan Police",
+        "pas_survey_year": "2022-23",
+        "mirror": "m",
+        "raw_dir": "r",
+        "home_office_sources": ["ho"],
+        "comparators": ["Metropolitan Police"],
+        "extract_dir": "x",
+        "dataset_dir": "d",
+    }
+)
 
 
 def _notebook(path, *sources, tags=()):
@@ -74,7 +85,8 @@ def test_execution_prints_each_notebook_with_its_place_and_time_and_nothing_else
     out, err = capfd.readouterr()
     lines = out.splitlines()
     assert sorted(re.sub(r"… \d+ s", "… N s", line) for line in lines[:3]) == [
-        f"  executed {name} ({i} of 3) … N s" for i, name in enumerate(("01_a", "02_b", "03_c"), 1)]
+        f"  executed {name} ({i} of 3) … N s" for i, name in enumerate(("01_a", "02_b", "03_c"), 1)
+    ]
     assert re.fullmatch(r"  3 notebooks executed in \d+ s \(2 at a time\)", lines[3]) and len(lines) == 4
     assert err == ""  # no kernel warnings (TCP, shutdown) on the terminal
     assert set(json.loads((tmp_path / "run" / "timings.json").read_text())) == {"01_a", "02_b", "03_c"}
@@ -104,8 +116,11 @@ def test_a_supplied_extract_leaves_the_synthetic_appendix_out():
 
 def test_cli_reports_an_impossible_date_and_exits_2(tmp_path, capsys):
     bad = tmp_path / "bad.yml"
-    bad.write_text("run_name: x\nperiod_start: 2021-02-30\nperiod_end: 2022-03-31\nforce: F\n"
-                   "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nhome_office_sources: [ho]\ncomparators: [Metropolitan Police]\nextract_dir: x\ndataset_dir: d\n")
+    bad.write_text(
+        "run_name: x\nperiod_start: 2021-02-30\nperiod_end: 2022-03-31\nforce: F\n"
+        "pas_survey_year: 2022-23\nmirror: m\nraw_dir: r\nhome_office_sources: [ho]\n"
+        "comparators: [Metropolitan Police]\nextract_dir: x\ndataset_dir: d\n"
+    )
     assert main(["fetch", "--params", str(bad)]) == 2
     assert capsys.readouterr().err == f"error: {bad}: 'period_start' must be a date YYYY-MM-DD, got '2021-02-30'\n"
 
@@ -123,7 +138,13 @@ def test_publish_writes_a_folder_to_serve_with_a_sitemap_of_every_page(tmp_path,
     (tmp_path / "t" / "html" / "index.html").write_text("<html></html>")
     (tmp_path / "t" / "html" / ".buildinfo").write_text("sphinx")
     served = runner.publish(dataclasses.replace(PARAMS, base_url="https://example.org/book/"), tmp_path / "site")
-    assert sorted(p.name for p in served.iterdir()) == [".nojekyll", "_static", "index.html", "robots.txt", "sitemap.xml"]
+    assert sorted(p.name for p in served.iterdir()) == [
+        ".nojekyll",
+        "_static",
+        "index.html",
+        "robots.txt",
+        "sitemap.xml",
+    ]
     sitemap = (served / "sitemap.xml").read_text()
     assert sitemap.count("<url>") == len(runner.toc_pages(PARAMS))
     assert "<loc>https://example.org/book/notebooks/06_scale_of_withdrawal.html</loc>" in sitemap
@@ -151,10 +172,14 @@ def test_the_home_page_lists_every_page_of_the_contents_with_its_title(tmp_path)
 
 
 def test_the_pdf_check_finds_tables_wider_than_the_page_and_text_running_off_it():
-    log = ("Overfull \\hbox (577.09877pt too wide) in alignment at lines 9934--9974\n"
-           "Overfull \\hbox (1.5pt too wide) in alignment at lines 10--12\n"
-           "Overfull \\hbox (199.17422pt too wide) in paragraph at lines 91--91\n"
-           "Overfull \\hbox (9.97365pt too wide) in paragraph at lines 1484--1484\n")
-    assert runner.overfull(log) == ["table 577 pt too wide (.tex lines 9934--9974)",
-                                    "text 199 pt too wide (.tex lines 91--91)"]
+    log = (
+        "Overfull \\hbox (577.09877pt too wide) in alignment at lines 9934--9974\n"
+        "Overfull \\hbox (1.5pt too wide) in alignment at lines 10--12\n"
+        "Overfull \\hbox (199.17422pt too wide) in paragraph at lines 91--91\n"
+        "Overfull \\hbox (9.97365pt too wide) in paragraph at lines 1484--1484\n"
+    )
+    assert runner.overfull(log) == [
+        "table 577 pt too wide (.tex lines 9934--9974)",
+        "text 199 pt too wide (.tex lines 91--91)",
+    ]
     assert runner.overfull("Underfull \\hbox (badness 10000) in paragraph at lines 1--2\n") == []

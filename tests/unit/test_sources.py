@@ -7,8 +7,15 @@ from helpers.sources import Source, fetch, load_sources
 
 
 def _source(name, content: bytes, file=None) -> Source:
-    return Source(name=name, file=file or f"{name}.csv", title="t", publisher="p", url="https://example.org",
-                  licence="OGL", sha256=hashlib.sha256(content).hexdigest())
+    return Source(
+        name=name,
+        file=file or f"{name}.csv",
+        title="t",
+        publisher="p",
+        url="https://example.org",
+        licence="OGL",
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
 
 
 @pytest.fixture
