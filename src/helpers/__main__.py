@@ -1,22 +1,18 @@
-"""Command line: `python -m helpers fetch|run|pdf|screenshots|synth-extract|validate-extract|build-dataset|fit-models ...` (see README)."""
+"""Command line: `python -m helpers fetch|run|pdf|screenshots|synth-extract|validate-extract|draft-mapping|build-dataset|fit-models ...` (see README).
+
+Each command imports only what it needs, so that the data commands start quickly.
+"""
 import argparse
 import datetime as dt
 import sys
+import tempfile
 from pathlib import Path
 
-from .contract import validate
-from .dataset import build
 from .errors import InputError
-from .io import read_parquet
-from .models import fit_all, load_spec, write
-from .pagecheck import screenshots
-from .params import load_params
-from .paths import resolve
-from .synth import generate
-from .runner import BUILD, RunError, bring_data, pdf, run, toc_pages
+from .paths import ROOT, resolve
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     fetch_cmd = commands.add_parser("fetch", help="copy and verify the public data sources")
@@ -43,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd = commands.add_parser("validate-extract", help="check a crime-report extract against the contract")
     check_cmd.add_argument("--extract", type=Path, required=True, help="folder of the five extract files")
     check_cmd.add_argument("--mapping", type=Path, help="YAML mapping a force's names and codes to the contract")
+    check_cmd.add_argument("--report", type=Path, help="folder outside the repository for the report of problems "
+                                                       "(validation.txt, validation.csv); default: a new temporary folder")
+    draft_cmd = commands.add_parser("draft-mapping", help="propose a mapping of a force's extract to the contract")
+    draft_cmd.add_argument("--extract", type=Path, required=True, help="folder of the force's files")
+    draft_cmd.add_argument("--out", type=Path, required=True, help="the mapping to write (YAML; an existing file is kept)")
     models_cmd = commands.add_parser("fit-models", help="fit the driver models declared in a models file")
     models_cmd.add_argument("--dataset", type=Path, required=True, help="the analysis dataset (cohort.parquet)")
     models_cmd.add_argument("--models", type=Path, default=Path("config/models.yml"))
@@ -51,32 +52,73 @@ def main(argv: list[str] | None = None) -> int:
     pdf_cmd.add_argument("--params", type=Path, default=Path("params/default.yml"))
     shots_cmd = commands.add_parser("screenshots", help="screenshot every page of a built run at desktop and phone widths")
     shots_cmd.add_argument("--params", type=Path, default=Path("params/default.yml"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _optional(path: Path | None) -> Path | None:
+    return resolve(path) if path else None
+
+
+def validate_extract(args) -> int:
+    """Check an extract; on problems, print the report and write it outside the repository."""
+    from .contract import ExtractError, validate, write_report
+
+    folder = _optional(args.report)
+    if folder and folder.resolve().is_relative_to(ROOT):
+        raise InputError(f"--report {folder}: inside the repository; the report shows rows of the extract, "
+                         "so give a folder outside it")
     try:
-        if args.command == "synth-extract":
-            manifest = generate(resolve(args.out), args.start, args.end, args.scale, args.seed, args.format)
-            print(f"{args.out}: synthetic extract, {manifest['reports']:,} reports ({manifest['rows']})")
-            return 0
-        if args.command == "build-dataset":
-            manifest = build(resolve(args.extract), args.start, args.end, resolve(args.out),
-                             resolve(args.mapping) if args.mapping else None)
-            print(f"{args.out}: {manifest['reports']:,} reports in the combined analysis dataset ({manifest['seconds']} s)")
-            return 0
-        if args.command == "validate-extract":
-            with validate(resolve(args.extract), resolve(args.mapping) if args.mapping else None) as extract:
-                counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from {stem}').fetchone()[0]:,}"
-                                   for stem in extract.files)
-            print(f"{args.extract}: follows the contract ({counts} rows)")
-            return 0
-        if args.command == "fit-models":
-            fits, terms = fit_all(read_parquet(resolve(args.dataset)), load_spec(resolve(args.models)))
-            write(fits, terms, resolve(args.out))
-            for row in fits.itertuples():
-                if row.status != "ok" or row.messages:
-                    print(f"model {row.model_id}: {row.status}: {row.messages}", file=sys.stderr)
-            print(f"{args.out}: {len(fits)} models fitted in {fits['seconds'].sum():.1f} s "
-                  f"({(fits['status'] == 'ok').sum()} without problems)")
-            return 0
+        with validate(resolve(args.extract), _optional(args.mapping)) as extract:
+            counts = ", ".join(f"{stem} {extract.con.execute(f'select count(*) from raw_{stem}').fetchall()[0][0]:,}"
+                               for stem in extract.files)
+    except ExtractError as exc:
+        written = write_report(exc.problems, str(exc), folder or Path(tempfile.mkdtemp(prefix="vw-validation-")))
+        print(f"{exc}\n\nReport: {written[0]} and {written[1].name} beside it", file=sys.stderr)
+        return 2
+    print(f"{args.extract}: follows the contract ({counts} rows)")
+    return 0
+
+
+def data_command(args) -> int:
+    if args.command == "validate-extract":
+        return validate_extract(args)
+    if args.command == "draft-mapping":
+        from .draft import write
+
+        todo = write(resolve(args.extract), resolve(args.out))
+        print(f"{args.out}: mapping drafted; {todo} item(s) marked TODO for you to finish")
+        return 0
+    if args.command == "synth-extract":
+        from .synth import generate
+
+        manifest = generate(resolve(args.out), args.start, args.end, args.scale, args.seed, args.format)
+        print(f"{args.out}: synthetic extract, {manifest['reports']:,} reports ({manifest['rows']})")
+        return 0
+    if args.command == "build-dataset":
+        from .dataset import build
+
+        manifest = build(resolve(args.extract), args.start, args.end, resolve(args.out), _optional(args.mapping))
+        print(f"{args.out}: {manifest['reports']:,} reports in the combined analysis dataset ({manifest['seconds']} s)")
+        return 0
+    from .io import read_parquet
+    from .models import fit_all, load_spec, write
+
+    fits, terms = fit_all(read_parquet(resolve(args.dataset)), load_spec(resolve(args.models)))
+    write(fits, terms, resolve(args.out))
+    for row in fits.itertuples():
+        if row.status != "ok" or row.messages:
+            print(f"model {row.model_id}: {row.status}: {row.messages}", file=sys.stderr)
+    print(f"{args.out}: {len(fits)} models fitted in {fits['seconds'].sum():.1f} s "
+          f"({(fits['status'] == 'ok').sum()} without problems)")
+    return 0
+
+
+def book_command(args) -> int:
+    from .pagecheck import screenshots
+    from .params import load_params
+    from .runner import BUILD, RunError, bring_data, pdf, run, toc_pages
+
+    try:
         params = load_params(resolve(args.params))
         if args.command == "pdf":
             target = pdf(params)
@@ -91,14 +133,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(written)} screenshots in {BUILD / params.run_name / 'screenshots'}")
             return 0
         if args.command == "fetch":
-            bring_data(params, resolve(args.mirror) if args.mirror else None)
+            bring_data(params, _optional(args.mirror))
             print(f"Sources verified in {resolve(params.raw_dir)}; extract in {resolve(params.extract_dir)}")
         else:
-            run(params, args.params, resolve(args.mirror) if args.mirror else None, args.render_only, args.update_baseline)
-    except (InputError, RunError) as exc:
+            run(params, args.params, _optional(args.mirror), args.render_only, args.update_baseline)
+    except RunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command in ("fetch", "run", "pdf", "screenshots"):
+            return book_command(args)
+        return data_command(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@ area, a crime area of a handful of reports, optional columns left empty, an empt
 `write` reads the five files as text (empty = not recorded), keeps a seeded sample of
 reports, applies the declared changes in order and writes a new extract, all or
 nothing, with `extract.json` saying what was changed and how many rows each change hit.
+
+`export` writes a contract-form extract as a force's records system would hand it over,
+as a mapping (helpers.contract.load_mapping) declares it: their file and column names and
+codes, date formats (a time of day after every other reported date), .xlsx sheets, text
+encodings, a byte-order mark and CRLF line endings, and an extra column. Read back through
+the same mapping, it is the extract it was made from.
 """
 
 import json
@@ -138,6 +144,47 @@ def _write_file(frame: pd.DataFrame, path: Path) -> None:
         frame.replace("", None), preserve_index=False, schema=pa.schema([(c, pa.string()) for c in frame.columns])
     )
     pq.write_table(table, path)
+
+
+def _their(mapping: dict, stem: str) -> tuple[str, dict[str, str], dict[str, dict[str, str]]]:
+    """A contract file's name, column names and codes as the force writes them."""
+    name = next((theirs for theirs, ours in mapping["files"].items() if ours == stem), stem)
+    columns = {ours: theirs for theirs, ours in mapping["columns"].get(stem, {}).items()}
+    codes = {column: {str(ours): str(theirs) for theirs, ours in reversed(list(recode.items()))}
+             for column, recode in mapping["values"].get(stem, {}).items()}
+    return name, columns, codes
+
+
+def export(source: Path, out: Path, mapping_path: Path) -> Path:
+    """Write the contract-form extract in `source` into `out` as the force `mapping_path` describes."""
+    mapping = contract.load_mapping(mapping_path)
+    dates = {stem: [c for c, s in spec["columns"].items() if s["type"] == "date"]
+             for stem, spec in contract.spec()["files"].items()}
+    partial = Path(out).with_name(f".{Path(out).name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for stem, frame in read(Path(source)).items():
+        name, columns, codes = _their(mapping, stem)
+        for column, recode in codes.items():
+            frame[column] = frame[column].map(lambda v, recode=recode: recode.get(v, v))
+        for column in dates[stem]:
+            days = pd.to_datetime(frame[column].replace("", None))
+            text = days.dt.strftime(mapping["date_formats"][stem][column]).fillna("")
+            if column == "reported_date":  # as a records system exports a date-time, on every other row
+                timed = (np.arange(len(text)) % 2 == 0) & (text != "")
+                text = text.where(~timed, text + " 00:00")
+            frame[column] = text
+        frame["Exported by"] = "records system"  # an extra column: ignored by the contract
+        frame = frame.rename(columns=columns)
+        if stem in mapping["sheets"]:
+            frame.to_excel(partial / f"{name}.xlsx", index=False, sheet_name=mapping["sheets"][stem])
+            continue
+        encoding = mapping["encodings"][stem]
+        text = frame.to_csv(index=False, lineterminator="\r\n")
+        (partial / f"{name}.csv").write_bytes(text.encode("utf-8-sig" if encoding == "utf-8" else encoding))
+    shutil.rmtree(out, ignore_errors=True)
+    partial.rename(out)
+    return Path(out)
 
 
 def write(source: Path, out: Path, seed: int = 1, spec_path: Path = SOURCE, fmt: str = "parquet") -> dict:

@@ -1,11 +1,14 @@
 """The bespoke analysis dataset: any extract that follows the contract, built the pack's way.
 
-`build` validates the extract (nothing is written if it fails), then with DuckDB:
-keeps the main offence of each report, applies the pack's exclusions in order
-(period, outcome assigned, no-crime and administrative outcomes, crime group,
-victimless, several offences, several victims, several suspects), and derives the
-pack's variables from config/dataset.yml and config/bcu.yml. It writes, all or
-nothing, into the output folder:
+`build` validates the extract (nothing is written if it fails: the error is the whole
+validation report), then with DuckDB end to end: keeps the main offence of each report,
+applies the pack's exclusions in order (period, outcome assigned, no-crime and
+administrative outcomes, crime group, victimless, several offences, several victims,
+several suspects), and derives the pack's variables from config/dataset.yml and
+config/bcu.yml. Reports are counted from the validation's per-report counts (no second
+pass over the files); the kept reports' rows are joined once, sorted once in a compact
+form, and their variables derived as they stream to the file. It writes, all or nothing,
+into the output folder:
   cohort.parquet      one row per report of the combined analysis dataset
   exclusions.csv      reports and victims left and removed at each step, in order
   data_quality.csv    the pack's data-quality measures: count, base, share
@@ -21,8 +24,9 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+from duckdb import ColumnExpression
 
-from .contract import validate
+from . import contract
 from .errors import InputError
 from .geography import bcu_table
 from .io import read_yaml
@@ -117,9 +121,9 @@ def area_layers(areas: dict) -> list[list[str]]:
 def _crime_type() -> str:
     whens = []
     for t in config()["crime_types"]:
-        condition = f"major_crime = {_text(t['major'])}"
+        condition = f"k.major_crime = {_text(t['major'])}"
         if "minors" in t:
-            condition += f" and {_in('minor_crime', t['minors'])}"
+            condition += f" and {_in('k.minor_crime', t['minors'])}"
         whens.append(f"when {condition} then {_text(t['name'])}")
     return f"case {' '.join(whens)} end"
 
@@ -139,26 +143,16 @@ def _exclusion_steps(start: dt.date, end: dt.date) -> list[tuple[str, str]]:
 
 
 def _reports(con: duckdb.DuckDBPyConnection) -> None:
-    """One row per report: its main offence (validation guarantees exactly one offence_seq 1),
-    typed, with counts of victims and suspects; n_offences is 1, or 2 for "more than one" (a
-    report has several offences exactly when it has a subsidiary one); `description` is the
-    title in lower case."""
-    flags = ", ".join(f"bool_or(flag = {_text(f)}) as {flag_column(f)}" for f in FLAGS)
+    """One row per report, narrow: its main offence's line (validation guarantees exactly one
+    offence_seq 1), the fields the exclusions test and its counts of offences, victims and
+    suspects (from the validation's `refs`)."""
     con.execute("""
         create temp table reports as
-        select o._line as report_line, o.crime_ref, o.offence_description, lower(o.offence_description) as description,
-               o.major_crime, o.minor_crime, o.borough,
-               cast(o.committed_date as date) as committed_date, cast(o.reported_date as date) as reported_date,
-               cast(o.investigation_complete_date as date) as investigation_complete_date,
-               cast(o.outcome_date as date) as outcome_date, o.outcome_code, o.how_notified, o.venue_type,
-               case when m.crime_ref is null then 1 else 2 end as n_offences,
-               coalesce(v.n, 0) as n_victims, coalesce(s.n, 0) as n_suspects
-        from offences o
-        left join (select distinct crime_ref from offences where offence_seq <> '1') m using (crime_ref)
-        left join (select crime_ref, count(*) as n from victims group by crime_ref) v using (crime_ref)
-        left join (select crime_ref, count(*) as n from suspects group by crime_ref) s using (crime_ref)
-        where o.offence_seq = '1'""")
-    con.execute(f"create temp table report_flags as select crime_ref, {flags} from flags group by crime_ref")
+        select r.main_line as report_line, r.crime_ref, o.reported_date, o.outcome_code,
+               o.major_crime, r.n_offences, r.n_victims, r.n_suspects,
+               r.n_knife_crime_features > 0 as knife_crime_feature
+        from offences o join refs r on o._line = r.main_line""")
+    con.execute("drop table refs")
 
 
 def _exclusions(con, start, end) -> list[dict]:
@@ -167,15 +161,51 @@ def _exclusions(con, start, end) -> list[dict]:
     conditions = [" and ".join(c for _, c in steps[:i + 1]) for i in range(len(steps))]
     counts = con.execute("select " + ", ".join(
         f"count(*) filter (where {c}), coalesce(sum(n_victims) filter (where {c}), 0)" for c in conditions)
-        + " from reports").fetchone()
+        + " from reports").fetchall()[0]
     rows = []
     for i, (description, _) in enumerate(steps):
         reports, victims = counts[2 * i], counts[2 * i + 1]
         before = rows[-1] if rows else {"reports": reports, "victims": victims}
         rows.append({"step": i, "description": description, "reports": reports, "victims": victims,
                      "reports_removed": before["reports"] - reports, "victims_removed": before["victims"] - victims})
-    con.execute(f"create temp table kept as select * from reports where {conditions[-1]}")
+    con.execute("create temp table kept as select report_line, crime_ref, knife_crime_feature "
+                f"from reports where {conditions[-1]}")
+    con.execute("drop table reports")
     return rows
+
+
+def _coded(alias: str, stem: str, columns: list[str]) -> str:
+    """`columns` of a contract file, those with a list of allowed values as an ENUM of it (one
+    byte where text takes sixteen: validation has checked every value is in the list)."""
+    specs = contract.spec()["files"][stem]["columns"]
+    return ", ".join(f"cast({alias}.{c} as enum({', '.join(_text(v) for v in values)})) as {c}"
+                     if (values := contract.allowed_values(specs[c])) else f"{alias}.{c}" for c in columns)
+
+
+def _sources(con: duckdb.DuckDBPyConnection) -> None:
+    """The table `sources`: the kept reports' main offence, victim, suspect and flags (structs
+    k, v, s, f), compact and in the extract's order. The one sort of the build is here, on
+    compact columns; the variables are derived from this table as its rows stream to the file
+    (a scan of one table keeps its order)."""
+    offence = ["crime_ref", "offence_description", "major_crime", "minor_crime", "borough", "committed_date",
+               "reported_date", "investigation_complete_date", "outcome_date", "outcome_code", "how_notified",
+               "venue_type"]
+    victim = ["sex", "gender", "ethnic_appearance", "self_defined_ethnicity", "nationality", "disability",
+              "vulnerability", "reported_cr_last_12m", "cris_repeat_victim", "repeat_victim", "injury_degree"]
+    suspect = ["suspect_id", "sex", "ethnic_appearance", "self_defined_ethnicity", "nationality", "pnc_status",
+               "how_known", "arrested_on_scene", "arrested_or_interviewed", "disability"]
+    flags = ", ".join(f"bool_or(flag = {_text(f)}) as {flag_column(f)}" for f in FLAGS)
+    con.execute(f"""
+        create temp table sources as
+        select k, v, s, f from (
+            select o._line as report_line, {_coded('o', 'offences', offence)}, k.knife_crime_feature
+            from offences o join kept k on o._line = k.report_line) k
+        join (select crime_ref, cast(age as integer) as age, {_coded('x', 'victims', victim)}
+              from victims x where crime_ref in (select crime_ref from kept)) v on v.crime_ref = k.crime_ref
+        left join (select crime_ref, cast(age as integer) as age, {_coded('x', 'suspects', suspect)}
+                   from suspects x where crime_ref in (select crime_ref from kept)) s on s.crime_ref = k.crime_ref
+        left join (select crime_ref, {flags} from flags group by crime_ref) f on f.crime_ref = k.crime_ref
+        order by k.report_line""")
 
 
 def _cohort_sql() -> str:
@@ -183,9 +213,10 @@ def _cohort_sql() -> str:
     borough_to_bcu = bcu_table()[0]
     flag_columns = ", ".join(f"coalesce(f.{flag_column(f)}, false) as {flag_column(f)}" for f in FLAGS)
     hate_flags = c["crime_areas"]["hate_crime"]["flags"]
-    delay = _bands("date_diff('day', committed_date, reported_date)", c["delay_days"])
+    delay = _bands("date_diff('day', k.committed_date, k.reported_date)", c["delay_days"])
     base = f"""
-        select k.report_line, k.crime_ref, k.offence_description, k.description, k.major_crime, k.minor_crime,
+        select k.report_line, k.crime_ref, k.offence_description, lower(k.offence_description) as description,
+               k.major_crime, k.minor_crime,
                coalesce(k.borough, 'Unknown') as borough, {_case('k.borough', borough_to_bcu)} as bcu,
                {_crime_type()} as crime_type,
                k.reported_date, k.committed_date, k.investigation_complete_date, k.outcome_date, k.outcome_code,
@@ -197,7 +228,7 @@ def _cohort_sql() -> str:
                date_diff('day', k.reported_date, k.investigation_complete_date) as days_to_complete,
                {flag_columns},
                ({' or '.join('coalesce(f.' + flag_column(f) + ', false)' for f in hate_flags)}) as flag_hate_crime,
-               kf.crime_ref is not null as knife_crime_feature,
+               k.knife_crime_feature,
                coalesce(v.sex, 'Unknown') as victim_sex,
                coalesce(v.gender in ('Transgender', 'Non-binary'), false) as victim_transgender_non_binary,
                coalesce(v.disability in ('Physical', 'Sensory') or v.vulnerability = 'Physical', false) as victim_physical_disability,
@@ -236,11 +267,7 @@ def _cohort_sql() -> str:
                     when {_in('s.nationality', c['uk_nationalities'])} then 'UK national' else 'Non-UK national' end
                    as suspect_nationality,
                case when s.suspect_id is null then 'No suspect' else coalesce(s.pnc_status, 'Unknown') end as suspect_pnc
-        from kept k
-        join victims v using (crime_ref)
-        left join suspects s using (crime_ref)
-        left join report_flags f using (crime_ref)
-        left join (select distinct crime_ref from knife_crime_features) kf using (crime_ref)"""
+        from sources"""
     areas = c["crime_areas"]
     for layer in area_layers(areas):  # an area is computed after the areas it excludes
         base = f"select *, {', '.join(f'{_area(areas[a])} as {a}' for a in layer)} from ({base})"
@@ -270,7 +297,7 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> list[dict]:
          "suspect_sex_recorded is null or suspect_sex_recorded = 'Unknown'", "suspect_recorded"),
         ("suspect_sex_unknown_named_outcome", "Suspect sex not recorded or unknown where the outcome names a suspect",
          "suspect_sex_recorded is null or suspect_sex_recorded = 'Unknown'", f"suspect_recorded and {named}"),
-        ("no_suspect_named_outcome", "No suspect recorded, yet closed with a named-suspect outcome (15, 16, charge)",
+        ("no_suspect_named_outcome", "No suspect recorded, yet closed with an outcome that needs an identified suspect",
          named, "not suspect_recorded"),
         ("known_in_outcome_14", "Suspect recorded and known to the victim, yet outcome 14 (no suspect identified)",
          "suspect_known", "suspect_recorded and outcome_code = '14'"),
@@ -282,20 +309,19 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> list[dict]:
         ("complete_before_reported", "Investigation complete before the report", "investigation_complete_date < reported_date", "true"),
         ("complete_date_missing", "Outcome assigned but no investigation-complete date", "investigation_complete_date is null", "true"),
     ]
-    rows = []
-    for key, description, condition, base in measures:
-        count, total = con.execute(f"select count(*) filter (where coalesce({condition}, false)), count(*) "
-                                   f"from cohort where {base}").fetchone()
-        rows.append({"measure": key, "description": description, "count": count, "base": total,
-                     "share": count / total if total else None})
-    return rows
+    found = con.execute("select " + ", ".join(f"count(*) filter (where ({base}) and coalesce({condition}, false)), "
+                                              f"count(*) filter (where {base})" for _, _, condition, base in measures)
+                        + " from cohort").fetchall()[0]
+    return [{"measure": key, "description": description, "count": found[2 * i], "base": found[2 * i + 1],
+             "share": found[2 * i] / found[2 * i + 1] if found[2 * i + 1] else None}
+            for i, (key, description, _, _) in enumerate(measures)]
 
 
 def inputs_digest(extract: Path, mapping: Path | None) -> str:
     """What the build depends on: the extract's files, the mapping and the build's configuration."""
     digest = hashlib.sha256()
-    paths = sorted(p for p in Path(extract).iterdir() if p.is_file()) + [CONFIG / "dataset.yml", CONFIG / "bcu.yml",
-                                                                       CONFIG / "cris_contract.yml", Path(__file__)]
+    paths = sorted(p for p in Path(extract).iterdir() if p.is_file()) + [
+        CONFIG / "dataset.yml", CONFIG / "bcu.yml", CONFIG / "cris_contract.yml", Path(__file__), Path(contract.__file__)]
     for path in paths + ([mapping] if mapping else []):
         digest.update(f"{path.name}:{path.stat().st_size}".encode())
         with open(path, "rb") as handle:  # the head and tail of each file: enough to tell extracts apart
@@ -317,25 +343,29 @@ def build(extract: Path, start: dt.date, end: dt.date, out: Path, mapping: Path 
     if end < start:
         raise InputError(f"the period ends ({end}) before it starts ({start})")
     began = time.perf_counter()
-    checked = validate(Path(extract), mapping)
+    checked = contract.validate(Path(extract), mapping)
     validated = time.perf_counter()
     partial = out.with_name(f".{out.name}.partial")
     try:
         con = checked.con
-        # The cohort is sorted explicitly, so insertion order need not be kept (saves memory);
-        # intermediate tables are temporary: in memory, spilling to the work folder if need be.
-        con.execute("set preserve_insertion_order = false")
         _reports(con)
         exclusions = _exclusions(con, start, end)
-        con.execute(f"create temp table cohort as {_cohort_sql()}")
-        quality = data_quality(con)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         # Rows in the extract's own order (its main offences' lines): the same bytes on every
-        # run, whatever order the threads finished in. Only this write needs the order kept.
+        # run, whatever order the threads finished in. From here on the order is kept: a scan
+        # of one table keeps it, as long as DuckDB does not turn a long `in (...)` into a join.
         con.execute("set preserve_insertion_order = true")
-        con.execute(f"copy (select * exclude (report_line) from cohort order by report_line) "
-                    f"to '{partial / 'cohort.parquet'}' (format parquet)")
+        con.execute("set disabled_optimizers = 'in_clause'")
+        _sources(con)
+        con.execute("drop table kept")
+        cohort = con.sql(f"select * exclude (report_line) from ({_cohort_sql()})")
+        text = duckdb.sqltype("VARCHAR")  # columns passed through as ENUMs are written as text, as they came
+        cohort.project(*(ColumnExpression(c).cast(text).alias(c) if t.id == "enum" else ColumnExpression(c)
+                         for c, t in zip(cohort.columns, cohort.types, strict=True))
+                       ).write_parquet(str(partial / "cohort.parquet"))
+        con.read_parquet(str(partial / "cohort.parquet")).create_view("cohort")
+        quality = data_quality(con)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -113,3 +113,20 @@ def test_a_bad_declaration_is_named_and_nothing_is_written(source, tmp_path, tex
     with pytest.raises(InputError, match=message) as info:
         awkward.write(source, tmp_path / "out", spec_path=write_spec(tmp_path, text))
     assert "spec.yml" in str(info.value) and not (tmp_path / "out").exists()
+
+
+def test_a_force_export_read_back_through_its_mapping_builds_exactly_the_same_cohort(made, tmp_path):
+    out, *_ = made
+    mapping = awkward.CONFIG / "awkward_mapping.yml"
+    exported = awkward.export(out, tmp_path / "o'brien export", mapping)  # a quote in the folder name too
+    names = sorted(p.name for p in exported.iterdir())
+    assert names == ["CRIME_OFFENCES.csv", "Crime Flags.csv", "Victims.xlsx", "knife crime features.csv",
+                     "suspect list.csv"]
+    offences = (exported / "CRIME_OFFENCES.csv").read_bytes()
+    assert offences.startswith(b"\xef\xbb\xbf") and b"\r\n" in offences and b",OC1" in offences
+    assert b"Reported Date" in offences and b" 00:00," in offences
+    cohorts = [dataset.build(folder, START, END, tmp_path / name, mapping=m)
+               for folder, name, m in ((out, "contract", None), (exported, "force", mapping))]
+    assert cohorts[0]["reports"] == cohorts[1]["reports"] > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "contract" / "cohort.parquet"),
+                                  pd.read_parquet(tmp_path / "force" / "cohort.parquet"))

@@ -32,6 +32,8 @@ REPORTS = {
             [(20, "IC4")], [(45, "Family member")], []),
     "R17": ("Arson and Criminal Damage", "Criminal Damage", "Criminal damage to a dwelling", "2021-10-01", "15",
             "2021-10-02", [(60, "IC0")], [], []),
+    "R18": ("Arson and Criminal Damage", "Criminal Damage", "Criminal damage to a dwelling", "2021-10-02", "8",
+            "2021-10-03", [(61, "IC1")], [], []),
     # excluded, one reason each, in the order of the steps
     "R09": (VAP, "Violence without Injury", "Common assault", "2021-03-15", "18", "2021-03-20", [(30, "IC1")], [], []),
     "R10": (VAP, "Violence without Injury", "Common assault", "2021-05-05", None, None, [(30, "IC1")], [], []),
@@ -45,7 +47,7 @@ REPORTS = {
     "R16": (VAP, "Violence without Injury", "Common assault", "2021-05-11", "18", "2021-05-12",
             [(30, "IC1")], [(30, "Stranger"), (31, "Stranger")], []),
 }
-COHORT = ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R17"]
+COHORT = ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R17", "R18"]
 
 
 def write(folder, reports=REPORTS):
@@ -82,8 +84,8 @@ def built(tmp_path_factory):
 
 def test_exclusions_step_by_step(built):
     steps = pd.read_csv(built / "exclusions.csv")
-    assert steps["reports"].tolist() == [17, 16, 15, 14, 13, 12, 11, 10, 9]
-    assert steps["victims"].tolist() == [17, 16, 15, 14, 13, 13, 12, 10, 9]
+    assert steps["reports"].tolist() == [18, 17, 16, 15, 14, 13, 12, 11, 10]
+    assert steps["victims"].tolist() == [18, 17, 16, 15, 14, 14, 13, 11, 10]
     assert steps["victims_removed"].tolist() == [0, 1, 1, 1, 1, 0, 1, 2, 1]
 
 
@@ -96,10 +98,10 @@ def test_cohort_and_crime_areas(built):
     assert cohort["crime_type"].to_dict() == {
         "R01": "Violence with injury", "R02": "Rape", "R03": "Other sexual offences", "R04": "Violence without injury",
         "R05": "Public order offences", "R06": "Robbery", "R07": "Violence with injury", "R08": "Violence without injury",
-        "R17": "Arson and criminal damage"}
+        "R17": "Arson and criminal damage", "R18": "Arson and criminal damage"}
     assert sorted(cohort.index[cohort["victim_withdrawal"]]) == ["R01", "R02", "R06", "R08"]
     assert cohort["outcome_group"].value_counts().to_dict() == {
-        "Victim withdrawal": 4, "Evidential difficulties": 3, "Judicial": 1, "Other": 1}
+        "Victim withdrawal": 4, "Evidential difficulties": 3, "Judicial": 2, "Other": 1}
 
 
 def test_derived_variables(built):
@@ -117,11 +119,15 @@ def test_derived_variables(built):
 
 def test_data_quality_counts(built):
     dq = pd.read_csv(built / "data_quality.csv").set_index("measure")
-    assert dq.loc["no_suspect_named_outcome", ["count", "base"]].tolist() == [1, 2]   # R17 closed 15 without a suspect
+    # No suspect recorded in R03 (18), R17 (15) and R18 (8, a community resolution): the last two need one.
+    assert dq.loc["no_suspect_named_outcome", ["count", "base"]].tolist() == [2, 3]
+    named = dataset.config()["named_suspect_outcomes"]
+    assert {"1", "1A", "2", "2A", "3", "3A", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "15", "16", "17",
+            "22"} == set(named) and not {"14", "18", "20", "21"} & set(named)
     assert dq.loc["known_in_outcome_14", ["count", "base"]].tolist() == [2, 2]        # R02, R08: family, yet outcome 14
     assert dq.loc["known_in_outcome_18", ["count", "base"]].tolist() == [0, 0]
     assert pd.isna(dq.loc["known_in_outcome_18", "share"])
-    assert dq.loc["victim_ethnicity_unknown", ["count", "base"]].tolist() == [2, 9]   # R03 not recorded, R17 IC0
+    assert dq.loc["victim_ethnicity_unknown", ["count", "base"]].tolist() == [2, 10]   # R03 not recorded, R17 IC0
     assert dq.loc["suspect_ethnicity_missing", ["count", "base"]].tolist() == [7, 7]
 
 
@@ -157,13 +163,13 @@ def test_a_bad_mapping_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda f: (f / "flags.csv").unlink(), r"missing file flags\.csv"),
+    (lambda f: (f / "flags.csv").unlink(), r"missing file: no flags\.csv"),
     (lambda f: f.joinpath("victims.csv").write_text(f.joinpath("victims.csv").read_text().replace("VR010", "VR020")),
-     r"victims\.csv: row \d+, column victim_id: 'VR020' repeats"),
+     r"victims\.csv, column victim_id - repeats an earlier row's id: 1 row\n    row \d+: 'VR020'"),
     (lambda f: f.joinpath("offences.csv").write_text(f.joinpath("offences.csv").read_text().replace("2021-05-01", "2021-05-32")),
-     r"offences\.csv: row 2, column committed_date: '2021-05-32' is not a date"),
+     r"offences\.csv, column committed_date - not a date .*\n    row 2: '2021-05-32'"),
     (lambda f: f.joinpath("suspects.csv").write_text(f.joinpath("suspects.csv").read_text().replace("R01,", "R99,", 1)),
-     r"suspects\.csv: row 2, column crime_ref: 'R99' has no offence"),
+     r"suspects\.csv, column crime_ref - no offence with this crime_ref .*\n    row 2: 'R99'"),
 ], ids=["missing file", "duplicate id", "bad date", "orphan row"])
 def test_a_bad_extract_stops_the_build_and_writes_nothing(tmp_path, damage, message):
     folder = write(tmp_path / "x")
@@ -173,10 +179,21 @@ def test_a_bad_extract_stops_the_build_and_writes_nothing(tmp_path, damage, mess
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
 
 
+def test_the_build_stops_with_every_problem_at_once(tmp_path):
+    folder = write(tmp_path / "x")
+    (folder / "flags.csv").unlink()
+    (folder / "victims.csv").write_text((folder / "victims.csv").read_text().replace("VR010", "VR020"))
+    with pytest.raises(contract.ExtractError) as caught:
+        dataset.build(folder, START, END, tmp_path / "out")
+    assert [(p.file, p.column) for p in caught.value.problems] == [("flags", ""), ("victims.csv", "victim_id")]
+    assert str(caught.value).startswith(f"{folder}: 2 problem(s)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+
+
 def test_cli_builds_and_reports(tmp_path, capsys):
     assert main(["build-dataset", "--extract", str(write(tmp_path / "x")), "--start", "2021-04-01", "--end", "2022-03-31",
                  "--out", str(tmp_path / "out")]) == 0
-    assert "9 reports in the combined analysis dataset" in capsys.readouterr().out
+    assert "10 reports in the combined analysis dataset" in capsys.readouterr().out
     assert main(["build-dataset", "--extract", str(tmp_path / "x"), "--start", "2022-04-01", "--end", "2021-03-31",
                  "--out", str(tmp_path / "out2")]) == 2
     assert "ends (2021-03-31) before it starts" in capsys.readouterr().err and not (tmp_path / "out2").exists()
