@@ -3,10 +3,9 @@ import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
-import pandas as pd
 
 from helpers import calibration, contract, dataset, synth
 from helpers.__main__ import main
@@ -60,8 +59,10 @@ def test_same_seed_same_bytes_other_seed_or_period_other_bytes(small, tmp_path):
     assert digest(tmp_path / "other")["offences.parquet"] != digest(small)["offences.parquet"]
     later = dt.date(2022, 4, 1), dt.date(2023, 3, 31)
     synth.generate(tmp_path / "next", *later, scale=0.03, seed=7, progress=None)
-    assert (pd.read_parquet(tmp_path / "next" / "truth" / "cohort.parquet")["withdrawn"].to_numpy()[:500]
-            != pd.read_parquet(small / "truth" / "cohort.parquet")["withdrawn"].to_numpy()[:500]).any()
+    assert (
+        pd.read_parquet(tmp_path / "next" / "truth" / "cohort.parquet")["withdrawn"].to_numpy()[:500]
+        != pd.read_parquet(small / "truth" / "cohort.parquet")["withdrawn"].to_numpy()[:500]
+    ).any()
 
 
 def test_labelled_synthetic_in_file_metadata_and_manifest(small, tmp_path):
@@ -80,23 +81,69 @@ def test_ensure_reuses_a_matching_extract_and_remakes_a_different_one(tmp_path):
     assert synth.ensure(tmp_path / "e", START, END, 0.01, 3) == first
     assert (tmp_path / "e" / "offences.parquet").stat().st_mtime_ns == stamp
     assert synth.ensure(tmp_path / "e", START, END, 0.01, 4)["seed"] == 4
+    assert synth.ensure(tmp_path / "e", START, END, 0.01, 4, drift=1.0)["drift_sd_pp"] == 1.0  # drift: remade
 
 
-def test_systematic_draw_keeps_each_probability_and_balances_blocks():
-    p = np.linspace(0.05, 0.95, 10)
-    block = np.repeat([0, 1], 5)
-    draws = np.array([synth.systematic_draw(np.random.default_rng(s), p, [block]) for s in range(4000)])
-    np.testing.assert_allclose(draws.mean(axis=0), p, atol=0.03)
-    per_block = np.stack([draws[:, :5].sum(axis=1), draws[:, 5:].sum(axis=1)], axis=1)
-    expected = [p[:5].sum(), p[5:].sum()]
-    assert (np.abs(per_block - expected) < 1 + 1e-9).all()  # each block within one of its expectation
+def chunk(seed: int, n: int = 200_000) -> pd.DataFrame:
+    """Cohort reports of one chunk, drawn and given outcomes as the generator does."""
+    cfg = synth.model()
+    rng = np.random.default_rng(seed)
+    reports = synth.draw_reports(rng, n, cfg, synth.Period(START, END))
+    reports = reports[reports["kind"] == "cohort"].reset_index(drop=True)
+    synth.assign_outcomes(rng, reports, cfg, synth.model_offsets())
+    return reports
 
 
-def test_default_extract_meets_every_calibration_target(default_cohort):
+def test_two_seeds_differ_as_two_samples_do():
+    """Withdrawal by BCU and crime area (108 cells) in two extracts of other seeds: the z statistics
+    of their differences (two-proportion, pooled) have a variance between 0.7 and 1.4, as two samples
+    of one world would. Raking each extract to the targets, or drawing outcomes systematically,
+    took most of the noise away (about 0.5)."""
+    cells = []
+    for seed in (11, 12):
+        reports = chunk(seed)
+        parts = [reports.assign(area="all")] + [reports[reports[a]].assign(area=a) for a in synth.AREAS]
+        cells.append(pd.concat(parts).groupby(["area", "bcu"])["withdrawn"].agg(["sum", "size"]))
+    both = cells[0].join(cells[1], lsuffix="_1", rsuffix="_2")
+    pooled = (both["sum_1"] + both["sum_2"]) / (both["size_1"] + both["size_2"])
+    z = (both["sum_1"] / both["size_1"] - both["sum_2"] / both["size_2"]) / np.sqrt(
+        pooled * (1 - pooled) * (1 / both["size_1"] + 1 / both["size_2"])
+    )
+    assert len(z) == 108
+    assert 0.7 <= z.var() <= 1.4
+
+
+def test_drift_moves_each_bcu_by_its_shift_and_is_recorded(tmp_path):
+    shifts = synth.drift_shifts(1, synth.Period(START, END), 1.0)
+    assert list(shifts) == synth.bcus() and synth.drift_shifts(1, synth.Period(START, END), 0) == {}
+    assert 0.3 < np.std(list(shifts.values())) < 2  # sd 1 point, twelve draws
+    reports = chunk(3, 50_000)
+    p = np.full(len(reports), 0.4)
+    moved = synth.drifted(reports, p, {"West Area": 2.0})
+    west = (reports["bcu"] == "West Area").to_numpy()
+    assert 100 * (moved[west].mean() - 0.4) == pytest.approx(2.0, abs=0.05)  # linear in the logit: close to 2 points
+    assert (moved[~west] == 0.4).all()
+    manifest = synth.generate(tmp_path / "d", START, END, scale=0.01, seed=3, progress=None, drift=1.0)
+    assert manifest["drift_sd_pp"] == 1.0 and manifest["drift_pp"] == synth.drift_shifts(
+        3, synth.Period(START, END), 1.0
+    )
+    with pytest.raises(synth.InputError, match="drift must be zero or positive"):
+        synth.generate(tmp_path / "e", START, END, scale=0.01, seed=3, progress=None, drift=-1.0)
+
+
+def test_default_extract_meets_its_calibration_targets_but_for_chance(default_cohort):
+    """At the pack's scale, on the default seed: every volume and all-crime odds ratio is met; the
+    rate targets miss no more than chance allows (each at most 1%: chance_misses), and the
+    crime-area odds ratios at most one (99% intervals, or 20%). A miss is the appendix's to show,
+    not a seed's to hide."""
     table = calibration.calibration_table(DEFAULT, default_cohort)
     assessed = table[table["assessed"]]
-    assert len(assessed) >= 250
-    assert assessed.loc[~assessed["within"], "key"].tolist() == []
+    missed = assessed[~assessed["within"].astype(bool)]
+    rates = assessed["group"].str.startswith("Withdrawal") | (assessed["group"] == "Headline figures")
+    assert len(assessed) >= 280
+    assert missed["group"].isin(["Volumes", "Driver odds ratios (all-crime model)"]).sum() == 0
+    assert rates[missed.index].sum() <= calibration.chance_misses(int(rates.sum()))
+    assert (missed["group"] == "Driver odds ratios (crime-area models)").sum() <= 1
 
 
 def test_a_target_that_drifts_out_is_caught(monkeypatch, default_cohort):
@@ -136,10 +183,19 @@ def test_the_build_recovers_what_the_generator_made(small, tmp_path):
     built = pd.read_parquet(tmp_path / "built" / "cohort.parquet")
     truth = pd.read_parquet(small / "truth" / "cohort.parquet")
     assert len(built) == len(truth) > 5000
-    pairs = {"crime_type": "crime_type", "bcu": "bcu", "withdrawn": "victim_withdrawal", "suspect": "suspect_recorded",
-             "suspect_known": "suspect_known", "outcome_code": "outcome_code", "outcome_group": "outcome_group",
-             "victim_age_group": "victim_age_group", "delay": "delay", "days_to_complete": "days_to_complete",
-             **{area: area for area in synth.AREAS + ["hbv"]}}
+    pairs = {
+        "crime_type": "crime_type",
+        "bcu": "bcu",
+        "withdrawn": "victim_withdrawal",
+        "suspect": "suspect_recorded",
+        "suspect_known": "suspect_known",
+        "outcome_code": "outcome_code",
+        "outcome_group": "outcome_group",
+        "victim_age_group": "victim_age_group",
+        "delay": "delay",
+        "days_to_complete": "days_to_complete",
+        **{area: area for area in synth.AREAS + ["hbv"]},
+    }
     for generated, derived in pairs.items():
         assert (truth[generated].astype(str).to_numpy() == built[derived].astype(str).to_numpy()).all(), generated
 
