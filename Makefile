@@ -55,6 +55,9 @@ test: $(BIN)/.installed browser data lint
 	$(ONE_THREAD) $(BIN)/pytest $(NBVAL) notebooks --junitxml=$(REPORTS)/nbval.xml
 	$(PY) -m helpers run --params params/default.yml --render-only $(MIRROR_ARG)
 	$(PY) -m helpers run --params params/monitor-2022-23.yml $(MIRROR_ARG)
+	$(PY) -m helpers awkward-extract --source data/extracts/synthetic-fy2021-22 --out data/extracts/awkward-force \
+	  --mapping config/awkward_mapping.yml
+	$(PY) -m helpers run --params params/awkward.yml $(MIRROR_ARG)
 	$(BIN)/pytest -s tests/book --junitxml=$(REPORTS)/book.xml
 
 # Code style (ruff: lint and format, notebooks included), the GitHub workflows and CITATION.cff

@@ -5,6 +5,7 @@ outcome groups from the same configuration, so the timings compare like with lik
 tests/unit/test_bench.py checks that it agrees with helpers.dataset on those columns.
 Usage: python bench/pandas_build.py EXTRACT START END OUT
 """
+
 import sys
 from pathlib import Path
 
@@ -16,7 +17,11 @@ from helpers.geography import bcu_table
 
 def read(folder: Path, stem: str) -> pd.DataFrame:
     path = folder / f"{stem}.parquet"
-    frame = pd.read_parquet(path) if path.exists() else pd.read_csv(folder / f"{stem}.csv", dtype=str, keep_default_na=False)
+    frame = (
+        pd.read_parquet(path)
+        if path.exists()
+        else pd.read_csv(folder / f"{stem}.csv", dtype=str, keep_default_na=False)
+    )
     return frame.replace("", None)
 
 
@@ -65,15 +70,26 @@ def build(extract: Path, start: str, end: str) -> tuple[pd.DataFrame, pd.DataFra
     reports["n_offences"] = offences.groupby("crime_ref").size()
     reports["n_victims"] = victims.groupby("crime_ref").size().reindex(reports.index, fill_value=0)
     reports["n_suspects"] = suspects.groupby("crime_ref").size().reindex(reports.index, fill_value=0)
-    steps = [reports["reported_date"].between(start, end), reports["outcome_code"].notna(),
-             ~reports["outcome_code"].isin(cfg["excluded_outcomes"]), reports["major_crime"].isin(cfg["in_scope_majors"]),
-             reports["n_victims"] >= 1, reports["n_offences"] == 1, reports["n_victims"] == 1, reports["n_suspects"] <= 1]
+    steps = [
+        reports["reported_date"].between(start, end),
+        reports["outcome_code"].notna(),
+        ~reports["outcome_code"].isin(cfg["excluded_outcomes"]),
+        reports["major_crime"].isin(cfg["in_scope_majors"]),
+        reports["n_victims"] >= 1,
+        reports["n_offences"] == 1,
+        reports["n_victims"] == 1,
+        reports["n_suspects"] <= 1,
+    ]
     keep = pd.Series(True, index=reports.index)
     counts = [len(reports)]
     for step in steps:
         keep &= step
         counts.append(int(keep.sum()))
-    c = reports[keep].join(victims.set_index("crime_ref").add_prefix("v_")).join(suspects.set_index("crime_ref").add_prefix("s_"))
+    c = (
+        reports[keep]
+        .join(victims.set_index("crime_ref").add_prefix("v_"))
+        .join(suspects.set_index("crime_ref").add_prefix("s_"))
+    )
     for flag in FLAGS:
         c[flag_column(flag)] = c.index.isin(flags.loc[flags["flag"] == flag, "crime_ref"])
     c["victim_age"] = pd.to_numeric(c["v_age"])

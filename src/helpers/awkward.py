@@ -150,16 +150,20 @@ def _their(mapping: dict, stem: str) -> tuple[str, dict[str, str], dict[str, dic
     """A contract file's name, column names and codes as the force writes them."""
     name = next((theirs for theirs, ours in mapping["files"].items() if ours == stem), stem)
     columns = {ours: theirs for theirs, ours in mapping["columns"].get(stem, {}).items()}
-    codes = {column: {str(ours): str(theirs) for theirs, ours in reversed(list(recode.items()))}
-             for column, recode in mapping["values"].get(stem, {}).items()}
+    codes = {
+        column: {str(ours): str(theirs) for theirs, ours in reversed(list(recode.items()))}
+        for column, recode in mapping["values"].get(stem, {}).items()
+    }
     return name, columns, codes
 
 
 def export(source: Path, out: Path, mapping_path: Path) -> Path:
     """Write the contract-form extract in `source` into `out` as the force `mapping_path` describes."""
     mapping = contract.load_mapping(mapping_path)
-    dates = {stem: [c for c, s in spec["columns"].items() if s["type"] == "date"]
-             for stem, spec in contract.spec()["files"].items()}
+    dates = {
+        stem: [c for c, s in spec["columns"].items() if s["type"] == "date"]
+        for stem, spec in contract.spec()["files"].items()
+    }
     partial = Path(out).with_name(f".{Path(out).name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

@@ -14,6 +14,7 @@ codes and formats enter as DuckDB expression constants (DuckDB quotes them), and
 written here names only the contract's columns and this module's own. Validation writes
 nothing but its temporary work folder, which close() removes.
 """
+
 import codecs
 import contextlib
 import csv
@@ -70,6 +71,7 @@ def ident(name: str) -> str:
 
 # ---- the mapping ---------------------------------------------------------------------------
 
+
 class _Text(yaml.SafeLoader):
     """Every scalar read as text: in a mapping Yes, No, 14 and 01 are codes, not a boolean or numbers."""
 
@@ -85,7 +87,7 @@ def _date_format_problem(fmt) -> str | None:
             return None
     except ValueError:
         pass
-    return f"{fmt!r} is not a date format that reads day, month and year (e.g. \"%d/%m/%Y\")"
+    return f'{fmt!r} is not a date format that reads day, month and year (e.g. "%d/%m/%Y")'
 
 
 def load_mapping(path: Path | None) -> dict:
@@ -135,8 +137,9 @@ def load_mapping(path: Path | None) -> dict:
     their_files = table("files", mapping.get("files"), 1)
     for their, stem in their_files.items():
         if stem not in files:
-            problems.append(f"'files' maps {their!r} to {stem!r}, which is not a file of the contract "
-                            f"({', '.join(files)})")
+            problems.append(
+                f"'files' maps {their!r} to {stem!r}, which is not a file of the contract ({', '.join(files)})"
+            )
     for stem in {s for s in their_files.values() if list(their_files.values()).count(s) > 1}:
         problems.append(f"'files' maps several files to {stem!r}")
     result = {"files": their_files}
@@ -157,9 +160,14 @@ def load_mapping(path: Path | None) -> dict:
             problems.append(f"'columns' renames several of {stem}'s columns to {column!r}")
 
     default_format = mapping.get("date_format") or ISO
-    result["date_formats"] = {stem: {c: (result["date_formats"].get(stem) or {}).get(c) or default_format
-                                     for c, s in file_spec["columns"].items() if s["type"] == "date"}
-                              for stem, file_spec in files.items()}
+    result["date_formats"] = {
+        stem: {
+            c: (result["date_formats"].get(stem) or {}).get(c) or default_format
+            for c, s in file_spec["columns"].items()
+            if s["type"] == "date"
+        }
+        for stem, file_spec in files.items()
+    }
     for fmt in {f for columns in result["date_formats"].values() for f in columns.values()}:
         if why := _date_format_problem(fmt):
             problems.append(why)
@@ -177,10 +185,12 @@ def load_mapping(path: Path | None) -> dict:
 
 # ---- reading the files ---------------------------------------------------------------------
 
+
 @dataclass
 class Problem:
     """One failing check: `count` rows of `file` (0 for a problem with the whole file), the
     first of them as (row number, value)."""
+
     file: str
     column: str
     what: str
@@ -199,8 +209,10 @@ class ExtractError(InputError):
 
 def report(folder: Path, problems: list[Problem]) -> str:
     """The problems as text, one block per failing check."""
-    lines = [f"{folder}: {len(problems)} problem(s); the extract does not follow the contract "
-             "(../shared/contracts/cris-extract.md) through its mapping."]
+    lines = [
+        f"{folder}: {len(problems)} problem(s); the extract does not follow the contract "
+        "(../shared/contracts/cris-extract.md) through its mapping."
+    ]
     for p in problems:
         where = f"{p.file}, column {p.column}" if p.column else p.file
         count = f": {p.count:,} {p.unit}{'s' if p.count != 1 else ''}" if p.count else ""
@@ -234,6 +246,7 @@ class Extract:
     n_victims, n_suspects, n_flags, n_knife_crime_features; n_main: offences with seq 1)
     and the _line of its main offence (main_line).
     """
+
     folder: Path
     files: dict[str, Path]
     con: duckdb.DuckDBPyConnection
@@ -310,12 +323,23 @@ def _read_xlsx(path: Path, sheet: str | None, formats: dict[str, str]) -> pa.Tab
                 column.append(_cell(row[i] if i < len(row) else None, fmts[i]))
     finally:
         book.close()
-    return pa.table({"__row": pa.array(numbers, pa.int64()),
-                     **{n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)}})
+    return pa.table(
+        {
+            "__row": pa.array(numbers, pa.int64()),
+            **{n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)},
+        }
+    )
 
 
-def read_file(con, workdir: Path, table: str, path: Path, encoding: str = "utf-8", sheet: str | None = None,
-              formats: dict[str, str] | None = None) -> tuple[duckdb.DuckDBPyRelation, object]:
+def read_file(
+    con,
+    workdir: Path,
+    table: str,
+    path: Path,
+    encoding: str = "utf-8",
+    sheet: str | None = None,
+    formats: dict[str, str] | None = None,
+) -> tuple[duckdb.DuckDBPyRelation, object]:
     """A file as read: a relation of its own columns, and the expression of its row number.
     Parquet is read in place; CSV and .xlsx are loaded into `table`, in file order (DuckDB
     keeps insertion order), so rowid gives the row. `formats`: .xlsx date cells' formats by column."""
@@ -350,22 +374,29 @@ def _recoded(value, codes: dict):
     theirs = ConstantExpression([str(k) for k in codes])
     ours = ConstantExpression(["" if v is None else str(v) for v in codes.values()])
     at = FunctionExpression("list_position", theirs, value)
-    return CaseExpression(at.isnotnull(), FunctionExpression("nullif", FunctionExpression("list_extract", ours, at),
-                                                             ConstantExpression(""))).otherwise(value)
+    return CaseExpression(
+        at.isnotnull(),
+        FunctionExpression("nullif", FunctionExpression("list_extract", ours, at), ConstantExpression("")),
+    ).otherwise(value)
 
 
 def parsed_date(value, fmt: str):
     """Text in `fmt` (a time of day after it dropped) as a DATE; NULL if it is not one."""
-    stripped = CaseExpression(FunctionExpression("contains", value, ConstantExpression(":")),
-                              FunctionExpression("regexp_replace", value, ConstantExpression(TIME_OF_DAY),
-                                                 ConstantExpression(""))).otherwise(value)
+    stripped = CaseExpression(
+        FunctionExpression("contains", value, ConstantExpression(":")),
+        FunctionExpression("regexp_replace", value, ConstantExpression(TIME_OF_DAY), ConstantExpression("")),
+    ).otherwise(value)
     date = duckdb.sqltype("DATE")
     # The contract's own format has DuckDB's fast date reader, many times quicker than strptime.
-    day = (stripped.try_cast(date) if fmt == ISO
-           else FunctionExpression("try_strptime", stripped, ConstantExpression(fmt)).cast(date))
+    day = (
+        stripped.try_cast(date)
+        if fmt == ISO
+        else FunctionExpression("try_strptime", stripped, ConstantExpression(fmt)).cast(date)
+    )
     # strptime reads '21-04-01' as the year 21: a date outside 1800-2199 is not one.
-    return CaseExpression(FunctionExpression("year", day).between(ConstantExpression(1800), ConstantExpression(2199)),
-                          day)
+    return CaseExpression(
+        FunctionExpression("year", day).between(ConstantExpression(1800), ConstantExpression(2199)), day
+    )
 
 
 def _views(con, workdir: Path, stem: str, path: Path, mapping: dict) -> tuple[list[str], list[Problem]]:
@@ -374,9 +405,15 @@ def _views(con, workdir: Path, stem: str, path: Path, mapping: dict) -> tuple[li
     renames = mapping["columns"].get(stem, {})
     formats = mapping["date_formats"][stem]
     try:
-        relation, line = read_file(con, workdir, f"file_{stem}", path, mapping["encodings"][stem],
-                                   mapping["sheets"].get(stem),
-                                   formats | {their: formats[c] for their, c in renames.items() if c in formats})
+        relation, line = read_file(
+            con,
+            workdir,
+            f"file_{stem}",
+            path,
+            mapping["encodings"][stem],
+            mapping["sheets"].get(stem),
+            formats | {their: formats[c] for their, c in renames.items() if c in formats},
+        )
     except (duckdb.Error, InputError, UnicodeError, OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
         why = " ".join(str(exc).split())[:300]
         hint = "; if it is not UTF-8, declare its encoding in the mapping (encodings)" if path.suffix == ".csv" else ""
@@ -389,29 +426,47 @@ def _views(con, workdir: Path, stem: str, path: Path, mapping: dict) -> tuple[li
         if their in internal or name not in columns:
             continue  # extra columns are ignored
         if name in sources:
-            problems.append(Problem(path.name, name, f"both {sources[name][0]!r} and {their!r} give this column; "
-                                                     "rename one in the mapping (columns)"))
+            problems.append(
+                Problem(
+                    path.name,
+                    name,
+                    f"both {sources[name][0]!r} and {their!r} give this column; rename one in the mapping (columns)",
+                )
+            )
         sources[name] = (their, kind)
     missing = [c for c in columns if c not in sources]
     if missing:
-        hints = [f"the mapping renames {t!r}, which the file does not have" for t, c in renames.items()
-                 if c in missing and t not in relation.columns]
-        hints += [f"{t!r} looks like {c}" for c in missing for t in relation.columns
-                  if squash(t) == squash(c) and t not in renames]
-        problems.append(Problem(path.name, "", f"missing column(s) {', '.join(missing)}"
-                                               + (f" ({'; '.join(hints)})" if hints else "")))
+        hints = [
+            f"the mapping renames {t!r}, which the file does not have"
+            for t, c in renames.items()
+            if c in missing and t not in relation.columns
+        ]
+        hints += [
+            f"{t!r} looks like {c}"
+            for c in missing
+            for t in relation.columns
+            if squash(t) == squash(c) and t not in renames
+        ]
+        problems.append(
+            Problem(
+                path.name, "", f"missing column(s) {', '.join(missing)}" + (f" ({'; '.join(hints)})" if hints else "")
+            )
+        )
     present = [c for c in columns if c in sources]
-    text = {c: _recoded(_text(*sources[c], formats.get(c)), mapping["values"].get(stem, {}).get(c))
-            for c in present}
+    text = {c: _recoded(_text(*sources[c], formats.get(c)), mapping["values"].get(stem, {}).get(c)) for c in present}
     relation.project(line.alias("_line"), *(e.alias(c) for c, e in text.items())).create_view(f"raw_{stem}")
     con.view(f"raw_{stem}").project(
         ColumnExpression("_line"),
-        *((parsed_date(ColumnExpression(c), formats[c]) if c in formats else ColumnExpression(c)).alias(c)
-          for c in present)).create_view(stem)
+        *(
+            (parsed_date(ColumnExpression(c), formats[c]) if c in formats else ColumnExpression(c)).alias(c)
+            for c in present
+        ),
+    ).create_view(stem)
     return present, problems
 
 
 # ---- the checks ----------------------------------------------------------------------------
+
 
 def _cell_checks(stem: str, present: list[str], mapping: dict) -> list[tuple[str, str, object]]:
     """(column shown, what is wrong, condition marking a bad row) for each check of one row."""
@@ -431,8 +486,13 @@ def _cell_checks(stem: str, present: list[str], mapping: dict) -> list[tuple[str
                     checks.append((column, f"{word} {col_spec[bound]}", beyond))
         elif col_spec["type"] == "date":
             fmt = mapping["date_formats"][stem][column]
-            checks.append((column, f"not a date in the format {fmt} (a time of day after it is ignored)",
-                           value.isnotnull() & parsed_date(value, fmt).isnull()))
+            checks.append(
+                (
+                    column,
+                    f"not a date in the format {fmt} (a time of day after it is ignored)",
+                    value.isnotnull() & parsed_date(value, fmt).isnull(),
+                )
+            )
         values = allowed_values(col_spec)
         if values is not None:
             what = "not Y or N" if col_spec["type"] == "yn" else "not an allowed value (see the contract)"
@@ -440,8 +500,13 @@ def _cell_checks(stem: str, present: list[str], mapping: dict) -> list[tuple[str
     if {"major_crime", "minor_crime"} <= set(present):
         for major, minors in file_spec.get("minor_by_major", {}).items():
             minor = FunctionExpression("list_contains", ConstantExpression(minors), ColumnExpression("minor_crime"))
-            checks.append(("minor_crime", f"not a minor crime of {major}",
-                           (ColumnExpression("major_crime") == ConstantExpression(major)) & ~minor))
+            checks.append(
+                (
+                    "minor_crime",
+                    f"not a minor crime of {major}",
+                    (ColumnExpression("major_crime") == ConstantExpression(major)) & ~minor,
+                )
+            )
     return checks
 
 
@@ -455,14 +520,26 @@ def _check_cells(con, stem: str, name: str, present: list[str], mapping: dict, u
     checks = _cell_checks(stem, present, mapping)
     if not checks:
         return []
-    con.view(f"raw_{stem}").project(ColumnExpression("_line"), *(ColumnExpression(c) for c in present),
-                                    *(cond.alias(f"check_{i}") for i, (_, _, cond) in enumerate(checks))
-                                    ).create_view(f"checks_{stem}")
-    counts = con.execute("select " + ", ".join(f"count(*) filter (where check_{i})" for i in range(len(checks)))
-                         + f" from checks_{stem}").fetchall()[0]
-    return [Problem(name, column, what, counts[i], unit=unit,
-                    rows=_first_rows(con, f"select _line, {ident(column)} as value from checks_{stem} where check_{i}"))
-            for i, (column, what, _) in enumerate(checks) if counts[i]]
+    con.view(f"raw_{stem}").project(
+        ColumnExpression("_line"),
+        *(ColumnExpression(c) for c in present),
+        *(cond.alias(f"check_{i}") for i, (_, _, cond) in enumerate(checks)),
+    ).create_view(f"checks_{stem}")
+    counts = con.execute(
+        "select " + ", ".join(f"count(*) filter (where check_{i})" for i in range(len(checks))) + f" from checks_{stem}"
+    ).fetchall()[0]
+    return [
+        Problem(
+            name,
+            column,
+            what,
+            counts[i],
+            unit=unit,
+            rows=_first_rows(con, f"select _line, {ident(column)} as value from checks_{stem} where check_{i}"),
+        )
+        for i, (column, what, _) in enumerate(checks)
+        if counts[i]
+    ]
 
 
 def _check_key(con, stem: str, name: str, key: list[str], unit: str, within: str = "true") -> list[Problem]:
@@ -478,10 +555,13 @@ def _check_key(con, stem: str, name: str, key: list[str], unit: str, within: str
     if not count:
         return []
     value = " || ' / ' || ".join(ident(c) for c in key)
-    shown = _first_rows(con, f"""
+    shown = _first_rows(
+        con,
+        f"""
         select r._line, {value} as value from ({rows}) r
         join (select {cols}, min(_line) as first from ({rows}) group by all having count(*) > 1) d using ({cols})
-        where r._line > d.first""")
+        where r._line > d.first""",
+    )
     return [Problem(name, " + ".join(key), "repeats an earlier row's id", count, shown, unit)]
 
 
@@ -491,8 +571,10 @@ def _refs(con, present: dict[str, list[str]]) -> bool:
     if "offences" not in stems:
         return False
     main = "try_cast(offence_seq as bigint) = 1" if "offence_seq" in present["offences"] else "null"
-    union = " union all ".join(f"select crime_ref, {i} as source, {main if s == 'offences' else 'null'} as main, "
-                               f"_line from raw_{s}" for i, s in enumerate(stems))
+    union = " union all ".join(
+        f"select crime_ref, {i} as source, {main if s == 'offences' else 'null'} as main, _line from raw_{s}"
+        for i, s in enumerate(stems)
+    )
     counts = ", ".join(f"count(*) filter (where source = {i})::integer as n_{s}" for i, s in enumerate(stems))
     con.execute(f"""create temp table refs as
         select crime_ref, {counts}, count(*) filter (where main)::integer as n_main,
@@ -508,16 +590,31 @@ def _check_refs(con, present: dict[str, list[str]], files: dict[str, Path], unit
     for stem in [s for s in spec()["files"] if spec()["files"][s].get("joins") and "crime_ref" in present.get(s, [])]:
         count = con.execute(f"select coalesce(sum(n_{stem}), 0) from refs where n_offences = 0").fetchall()[0][0]
         if count:
-            shown = _first_rows(con, f"select _line, crime_ref as value from raw_{stem} where crime_ref in "
-                                     f"(select crime_ref from refs where n_offences = 0 and n_{stem} > 0)")
-            problems[stem] = [Problem(files[stem].name, "crime_ref", f"no offence with this crime_ref in {offences}",
-                                      count, shown, units[stem])]
+            shown = _first_rows(
+                con,
+                f"select _line, crime_ref as value from raw_{stem} where crime_ref in "
+                f"(select crime_ref from refs where n_offences = 0 and n_{stem} > 0)",
+            )
+            problems[stem] = [
+                Problem(
+                    files[stem].name,
+                    "crime_ref",
+                    f"no offence with this crime_ref in {offences}",
+                    count,
+                    shown,
+                    units[stem],
+                )
+            ]
     if "offence_seq" in present["offences"]:
-        count = con.execute("select coalesce(sum(n_offences), 0) from refs where n_offences > 0 and n_main = 0"
-                            ).fetchall()[0][0]
+        count = con.execute(
+            "select coalesce(sum(n_offences), 0) from refs where n_offences > 0 and n_main = 0"
+        ).fetchall()[0][0]
         if count:
-            shown = _first_rows(con, "select _line, crime_ref as value from raw_offences where crime_ref in "
-                                     "(select crime_ref from refs where n_offences > 0 and n_main = 0)")
+            shown = _first_rows(
+                con,
+                "select _line, crime_ref as value from raw_offences where crime_ref in "
+                "(select crime_ref from refs where n_offences > 0 and n_main = 0)",
+            )
             what = "the report (crime_ref) has no main offence with offence_seq 1"
             problems["offences"] = [Problem(offences, "offence_seq", what, count, shown, units["offences"])]
     return problems
@@ -558,8 +655,11 @@ def validate(folder: Path, mapping_file: Path | None = None) -> Extract:
             key = spec()["files"][stem].get("key")
             if key and set(key) <= set(columns):
                 # Offences repeat a key only within a report of several rows.
-                within = ("crime_ref in (select crime_ref from refs where n_offences > 1)"
-                          if stem == "offences" and has_refs else "true")
+                within = (
+                    "crime_ref in (select crime_ref from refs where n_offences > 1)"
+                    if stem == "offences" and has_refs
+                    else "true"
+                )
                 problems[stem] += _check_key(con, stem, files[stem].name, key, units[stem], within)
         if has_refs:
             for stem, found in _check_refs(con, present, files, units).items():

@@ -12,6 +12,7 @@ It reads every .csv, .parquet and .xlsx file of the folder as text and proposes:
   - cp1252 for a CSV that is not UTF-8.
 Everything the analyst must check is marked TODO. It writes the mapping and nothing else.
 """
+
 import codecs
 import json
 import re
@@ -27,8 +28,20 @@ from .contract import EXTENSIONS, ISO, allowed_values, connect, ident, parsed_da
 from .errors import InputError
 
 # Common date formats, in order of preference where several fit.
-FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d", "%d/%m/%y", "%d %b %Y",
-           "%d-%b-%Y", "%d %B %Y", "%m/%d/%Y", "%m-%d-%Y"]
+FORMATS = [
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%Y%m%d",
+    "%d/%m/%y",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d %B %Y",
+    "%m/%d/%Y",
+    "%m-%d-%Y",
+]
 LISTED = 40  # values outside the contract listed per column
 YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 
@@ -53,8 +66,7 @@ def is_utf8(path: Path) -> bool:
 def match_files(columns: dict[Path, list[str]]) -> dict[str, Path]:
     """Contract stem -> file: same name, then a name containing the stem's, then most columns in common."""
     found, free = {}, dict(columns)
-    tests = [lambda stem, path: squash(path.stem) == squash(stem),
-             lambda stem, path: squash(stem) in squash(path.stem)]
+    tests = [lambda stem, path: squash(path.stem) == squash(stem), lambda stem, path: squash(stem) in squash(path.stem)]
     for test in tests:
         for stem in spec()["files"]:
             hits = [p for p in free if stem not in found and test(stem, p)]
@@ -81,8 +93,11 @@ def match_columns(stem: str, theirs: list[str]) -> tuple[dict[str, str], set[str
         if same:
             found[column] = same[0]
             continue
-        near = [t for t in theirs if t not in found.values()
-                and (squash(t).endswith(squash(column)) or squash(t).startswith(squash(column)))]
+        near = [
+            t
+            for t in theirs
+            if t not in found.values() and (squash(t).endswith(squash(column)) or squash(t).startswith(squash(column)))
+        ]
         if len(near) == 1:
             found[column], guessed = near[0], guessed | {column}
     return found, guessed
@@ -101,11 +116,20 @@ def propose(value: str, allowed: list[str], yn: bool) -> str | None:
 def date_format(con, view: str, column: str) -> tuple[str | None, list[str]]:
     """The first common format that reads every value of a column, and notes for the analyst."""
     value = ColumnExpression(column)
-    counts = con.view(view).project(*(CaseExpression(value.isnotnull() & parsed_date(value, f).isnull(), 1)
-                                      .otherwise(0).alias(f"f{i}") for i, f in enumerate(FORMATS))).aggregate(
-        ", ".join(f"sum(f{i})" for i in range(len(FORMATS)))).fetchall()[0]
-    filled = con.execute(f"select count({ident(column)}), count(*) filter (where contains({ident(column)}, ':')) "
-                         f"from {view}").fetchall()[0]
+    counts = (
+        con.view(view)
+        .project(
+            *(
+                CaseExpression(value.isnotnull() & parsed_date(value, f).isnull(), 1).otherwise(0).alias(f"f{i}")
+                for i, f in enumerate(FORMATS)
+            )
+        )
+        .aggregate(", ".join(f"sum(f{i})" for i in range(len(FORMATS))))
+        .fetchall()[0]
+    )
+    filled = con.execute(
+        f"select count({ident(column)}), count(*) filter (where contains({ident(column)}, ':')) from {view}"
+    ).fetchall()[0]
     if not filled[0]:
         return None, ["TODO: always empty, so its format is unknown"]
     fits = [f for f, bad in zip(FORMATS, counts, strict=True) if bad == 0]
@@ -124,10 +148,12 @@ def outside(con, view: str, column: str, allowed: list[str] | None, kind: str) -
         condition, params = "try_cast(value as bigint) is null", []
     else:
         return []
-    return con.execute(f"select value, count(*) as n from (select {ident(column)} as value from {view}) "
-                       f"where value is not null and {condition} group by value "
-                       f"order by n desc, value limit {LISTED + 1}",
-                       params).fetchall()
+    return con.execute(
+        f"select value, count(*) as n from (select {ident(column)} as value from {view}) "
+        f"where value is not null and {condition} group by value "
+        f"order by n desc, value limit {LISTED + 1}",
+        params,
+    ).fetchall()
 
 
 def codes(con, view: str, column: str, col_spec: dict) -> list[str]:
@@ -139,8 +165,11 @@ def codes(con, view: str, column: str, col_spec: dict) -> list[str]:
     for value, n in listed[:LISTED]:
         code = propose(value, allowed or [], col_spec["type"] == "yn")
         rows = f"{n:,} row{'s' if n != 1 else ''}"
-        lines.append(f"      {q(value)}: {q(code)}   # {rows}" if code is not None else
-                     f"      # TODO {q(value)}: ?   # {rows}; a contract value, or \"\" for not recorded")
+        lines.append(
+            f"      {q(value)}: {q(code)}   # {rows}"
+            if code is not None
+            else f'      # TODO {q(value)}: ?   # {rows}; a contract value, or "" for not recorded'
+        )
     if len(listed) > LISTED:
         lines.append("      # TODO: more values than these; see validate-extract's report")
     return [f"    {column}:"] + lines if lines else []
@@ -177,7 +206,7 @@ def _draft(con, workdir: Path, folder: Path, paths: list[Path]) -> tuple[str, in
     formats, format_notes = {}, {}
     for stem, file_spec in spec()["files"].items():
         if stem not in matched:
-            sections["files"].append(f"# TODO: no file found for {stem}: add \"their file name\": {q(stem)}")
+            sections["files"].append(f'# TODO: no file found for {stem}: add "their file name": {q(stem)}')
             continue
         path = matched[stem]
         if path.stem != stem:
@@ -185,13 +214,18 @@ def _draft(con, workdir: Path, folder: Path, paths: list[Path]) -> tuple[str, in
         if path in encodings:
             sections["encodings"].append(f"{q(stem)}: {q(encodings[path])}   # TODO: not UTF-8; Windows cp1252 assumed")
         found, guessed = match_columns(stem, files[path])
-        renames = [f"    {q(found[c])}: {q(c)}" + ("   # TODO: guessed from the name" if c in guessed else "")
-                   for c in file_spec["columns"] if c in found and found[c] != c]
+        renames = [
+            f"    {q(found[c])}: {q(c)}" + ("   # TODO: guessed from the name" if c in guessed else "")
+            for c in file_spec["columns"]
+            if c in found and found[c] != c
+        ]
         missing = [c for c in file_spec["columns"] if c not in found]
         if missing:
             spare = [t for t in files[path] if t not in found.values()]
-            renames.append(f"    # TODO: no column found for {', '.join(missing)}; the file's other columns: "
-                           + (", ".join(q(t) for t in spare) or "none"))
+            renames.append(
+                f"    # TODO: no column found for {', '.join(missing)}; the file's other columns: "
+                + (", ".join(q(t) for t in spare) or "none")
+            )
         if renames:
             sections["columns"] += [f"  {stem}:"] + renames
         view = f"draft_{stem}"
@@ -208,9 +242,12 @@ def _draft(con, workdir: Path, folder: Path, paths: list[Path]) -> tuple[str, in
     ignored = [p.name for p in files if p not in matched.values()]
     common = Counter(f for f in formats.values() if f).most_common()
     default = min((f for f, n in common if n == common[0][1]), key=FORMATS.index) if common else ISO
-    lines = [f"# Mapping drafted by `python -m helpers draft-mapping` from {folder}.",
-             "# Check every TODO, then: python -m helpers validate-extract --extract DIR --mapping THIS_FILE",
-             "# Every value is read as text. Format: helpers.contract.load_mapping.", *notes]
+    lines = [
+        f"# Mapping drafted by `python -m helpers draft-mapping` from {folder}.",
+        "# Check every TODO, then: python -m helpers validate-extract --extract DIR --mapping THIS_FILE",
+        "# Every value is read as text. Format: helpers.contract.load_mapping.",
+        *notes,
+    ]
     if ignored:
         lines.append(f"# Files ignored (not matched to the contract): {', '.join(ignored)}")
     lines += ["files:"] + [f"  {line}" for line in sections["files"]]

@@ -378,6 +378,7 @@ def bring_data(params: Params, mirror: Path | None = None) -> None:
             params.synthetic_scale,
             params.synthetic_seed,
             changes=resolve(params.synthetic_changes) if params.synthetic_changes else None,
+            drift=params.synthetic_drift,
         )
     elif not resolve(params.extract_dir).is_dir():
         raise InputError(f"extract folder {resolve(params.extract_dir)} does not exist (extract_dir in the parameters)")

@@ -120,13 +120,22 @@ def test_a_force_export_read_back_through_its_mapping_builds_exactly_the_same_co
     mapping = awkward.CONFIG / "awkward_mapping.yml"
     exported = awkward.export(out, tmp_path / "o'brien export", mapping)  # a quote in the folder name too
     names = sorted(p.name for p in exported.iterdir())
-    assert names == ["CRIME_OFFENCES.csv", "Crime Flags.csv", "Victims.xlsx", "knife crime features.csv",
-                     "suspect list.csv"]
+    assert names == [
+        "CRIME_OFFENCES.csv",
+        "Crime Flags.csv",
+        "Victims.xlsx",
+        "knife crime features.csv",
+        "suspect list.csv",
+    ]
     offences = (exported / "CRIME_OFFENCES.csv").read_bytes()
     assert offences.startswith(b"\xef\xbb\xbf") and b"\r\n" in offences and b",OC1" in offences
     assert b"Reported Date" in offences and b" 00:00," in offences
-    cohorts = [dataset.build(folder, START, END, tmp_path / name, mapping=m)
-               for folder, name, m in ((out, "contract", None), (exported, "force", mapping))]
+    cohorts = [
+        dataset.build(folder, START, END, tmp_path / name, mapping=m)
+        for folder, name, m in ((out, "contract", None), (exported, "force", mapping))
+    ]
     assert cohorts[0]["reports"] == cohorts[1]["reports"] > 0
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "contract" / "cohort.parquet"),
-                                  pd.read_parquet(tmp_path / "force" / "cohort.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "contract" / "cohort.parquet"),
+        pd.read_parquet(tmp_path / "force" / "cohort.parquet"),
+    )

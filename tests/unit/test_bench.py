@@ -1,4 +1,5 @@
 """The benchmark's pandas baseline must build the same dataset, or its timings mean nothing."""
+
 import sys
 
 import pandas as pd
@@ -18,6 +19,14 @@ def test_pandas_baseline_agrees_with_the_build(tmp_path):
     built = pd.read_parquet(tmp_path / "out" / "cohort.parquet")
     baseline, steps = pandas_build.build(extract, START.isoformat(), END.isoformat())
     assert steps["reports"].tolist() == pd.read_csv(tmp_path / "out" / "exclusions.csv")["reports"].tolist()
-    columns = ["crime_ref", "bcu", "crime_type", "outcome_group", "victim_withdrawal", "suspect_recorded", "suspect_known",
-               *dataset.config()["crime_areas"]]
+    columns = [
+        "crime_ref",
+        "bcu",
+        "crime_type",
+        "outcome_group",
+        "victim_withdrawal",
+        "suspect_recorded",
+        "suspect_known",
+        *dataset.config()["crime_areas"],
+    ]
     pd.testing.assert_frame_equal(baseline[columns].reset_index(drop=True), built[columns], check_dtype=False)

@@ -3,6 +3,7 @@ prefixed outcome codes, one file as .xlsx, a byte-order mark, CRLF, one file in 
 builds through a mapping to exactly the cohort of the contract form; draft-mapping proposes
 that mapping; every problem of a bad extract is reported in one run; quotes in folder names,
 column names and codes change nothing."""
+
 import datetime as dt
 
 import pandas as pd
@@ -15,25 +16,69 @@ from helpers.errors import InputError
 
 START, END = dt.date(2021, 4, 1), dt.date(2022, 3, 31)
 # Their file name (without extension) and format, for each contract file.
-FILES = {"offences": ("OFFENCES_2021", "csv"), "victims": ("Victims", "xlsx"), "suspects": ("suspect list", "csv"),
-         "flags": ("Crime Flags", "csv"), "knife_crime_features": ("knife-crime-features", "csv")}
+FILES = {
+    "offences": ("OFFENCES_2021", "csv"),
+    "victims": ("Victims", "xlsx"),
+    "suspects": ("suspect list", "csv"),
+    "flags": ("Crime Flags", "csv"),
+    "knife_crime_features": ("knife-crime-features", "csv"),
+}
 # Their column names where they differ from the contract's.
 COLUMNS = {
-    "offences": {"crime_ref": "CRIME_REF", "offence_seq": "Offence Seq", "offence_description": "Offence Description",
-                 "major_crime": "Major Crime", "minor_crime": "Minor Crime", "borough": "Borough",
-                 "committed_date": "Committed Date", "reported_date": "Reported Date",
-                 "investigation_complete_date": "Investigation Complete Date", "outcome_date": "Outcome Date",
-                 "outcome_code": "Outcome", "how_notified": "How Notified", "venue_type": "Venue Type"},
-    "victims": {"crime_ref": "Crime Ref", "victim_id": "Victim ID", "age": "Victim Age",
-                "repeat_victim": "Repeat Victim"},
+    "offences": {
+        "crime_ref": "CRIME_REF",
+        "offence_seq": "Offence Seq",
+        "offence_description": "Offence Description",
+        "major_crime": "Major Crime",
+        "minor_crime": "Minor Crime",
+        "borough": "Borough",
+        "committed_date": "Committed Date",
+        "reported_date": "Reported Date",
+        "investigation_complete_date": "Investigation Complete Date",
+        "outcome_date": "Outcome Date",
+        "outcome_code": "Outcome",
+        "how_notified": "How Notified",
+        "venue_type": "Venue Type",
+    },
+    "victims": {
+        "crime_ref": "Crime Ref",
+        "victim_id": "Victim ID",
+        "age": "Victim Age",
+        "repeat_victim": "Repeat Victim",
+    },
     "suspects": {"crime_ref": "Crime Ref", "suspect_id": "Suspect ID", "pnc_status": "PNC Status"},
     "flags": {"crime_ref": "Crime Ref", "flag": "Flag"},
     "knife_crime_features": {"crime_ref": "Crime Ref", "feature": "Feature"},
 }
-YES_NO = {"victims": ["reported_cr_last_12m", "cris_repeat_victim", "repeat_victim"],
-          "suspects": ["arrested_on_scene", "arrested_or_interviewed", "disability"]}
-OUTCOMES = ["1", "1A", "2", "2A", "3", "3A", "4", "5", "6", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17",
-            "18", "20", "21", "22"]
+YES_NO = {
+    "victims": ["reported_cr_last_12m", "cris_repeat_victim", "repeat_victim"],
+    "suspects": ["arrested_on_scene", "arrested_or_interviewed", "disability"],
+}
+OUTCOMES = [
+    "1",
+    "1A",
+    "2",
+    "2A",
+    "3",
+    "3A",
+    "4",
+    "5",
+    "6",
+    "8",
+    "9",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "17",
+    "18",
+    "20",
+    "21",
+    "22",
+]
 
 
 def uk(iso: pd.Series, fmt: str, with_time: bool) -> pd.Series:
@@ -79,8 +124,10 @@ MAPPING = {
     "date_format": "%d/%m/%Y",
     "date_formats": {"offences": {"outcome_date": "%Y%m%d"}},
     "columns": {stem: {theirs: ours for ours, theirs in renames.items()} for stem, renames in COLUMNS.items()},
-    "values": {"offences": {"outcome_code": {f"OC{c}": c for c in OUTCOMES}},
-               **{stem: {c: {"Yes": "Y", "No": "N"} for c in columns} for stem, columns in YES_NO.items()}},
+    "values": {
+        "offences": {"outcome_code": {f"OC{c}": c for c in OUTCOMES}},
+        **{stem: {c: {"Yes": "Y", "No": "N"} for c in columns} for stem, columns in YES_NO.items()},
+    },
 }
 
 
@@ -117,8 +164,9 @@ def test_the_mapped_views_hold_the_contract_values(extracts):
     with contract.validate(extracts / "export", extracts / "mapping.yml") as extract:
         one = lambda sql: extract.con.execute(sql).fetchall()[0]  # noqa: E731
         assert one("select count(*) from raw_suspects where nationality = 'Côte d''Ivoire'")[0] > 0
-        assert one("select count(*) filter (where repeat_victim not in ('Y', 'N')), typeof(any_value(age)) "
-                   "from raw_victims") == (0, "VARCHAR")
+        assert one(
+            "select count(*) filter (where repeat_victim not in ('Y', 'N')), typeof(any_value(age)) from raw_victims"
+        ) == (0, "VARCHAR")
         assert one("select typeof(reported_date), _line from offences where crime_ref = 'CR000000001'") == ("DATE", 2)
         assert one("select min(_line) from raw_victims")[0] == 2  # the sheet's first row after the header
 
@@ -129,9 +177,12 @@ def test_draft_mapping_proposes_names_formats_and_codes(extracts, tmp_path):
     proposed = contract.load_mapping(out)  # the draft is a valid mapping as it stands
     assert proposed["files"] == MAPPING["files"]  # by name, by a name containing the stem's, by columns
     assert proposed["encodings"]["suspects"] == "cp1252" and proposed["encodings"]["offences"] == "utf-8"
-    assert proposed["date_formats"]["offences"] == {"committed_date": "%d/%m/%Y", "reported_date": "%d/%m/%Y",
-                                                    "investigation_complete_date": "%d/%m/%Y",
-                                                    "outcome_date": "%Y%m%d"}
+    assert proposed["date_formats"]["offences"] == {
+        "committed_date": "%d/%m/%Y",
+        "reported_date": "%d/%m/%Y",
+        "investigation_complete_date": "%d/%m/%Y",
+        "outcome_date": "%Y%m%d",
+    }
     expected = {stem: dict(renames) for stem, renames in MAPPING["columns"].items()}
     del expected["offences"]["Outcome"]  # 'Outcome' is not a name of outcome_code: left to the analyst
     assert proposed["columns"] == expected
@@ -146,8 +197,15 @@ def test_draft_mapping_proposes_names_formats_and_codes(extracts, tmp_path):
 def test_ambiguous_dates_and_unknown_codes_are_flagged(tmp_path):
     folder = tmp_path / "x"
     folder.mkdir()
-    offences = pd.DataFrame({"crime_ref": ["A", "B"], "offence_seq": ["1", "1"], "outcome_code": ["OC14", "Weird"],
-                             "reported_date": ["01/02/2021", "03/04/2021"], "borough": ["hackney", "Hackney"]})
+    offences = pd.DataFrame(
+        {
+            "crime_ref": ["A", "B"],
+            "offence_seq": ["1", "1"],
+            "outcome_code": ["OC14", "Weird"],
+            "reported_date": ["01/02/2021", "03/04/2021"],
+            "borough": ["hackney", "Hackney"],
+        }
+    )
     offences.to_csv(folder / "offences.csv", index=False)
     text, todo = draft.draft(folder)
     assert 'date_format: "%d/%m/%Y"' in text and "TODO: %d-%m-%Y" not in text and "%m/%d/%Y fit(s) too" in text
