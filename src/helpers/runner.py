@@ -107,6 +107,7 @@ def tidy(path: Path) -> None:
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags:
             cell.id = "injected-parameters"  # papermill draws a random id on every run
+            cell.source = cell.source.rstrip()  # as ruff formats it (make lint checks the notebooks)
             if "remove-cell" not in tags:
                 tags.append("remove-cell")
     nbformat.write(notebook, path)
