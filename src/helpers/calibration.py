@@ -12,6 +12,8 @@ measured. Tolerances:
   model's sampling interval);
 - volumes: within 5% of the published volume scaled to the extract's size;
 - "at most" targets: the measured value does not exceed the target.
+Targets the generator is not built to meet are declared in config/synthetic.yml
+(`not_calibrated`, each with its reason): their rows are shown but not assessed.
 """
 
 import json
@@ -23,7 +25,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from . import published
-from .synth import AREAS, rounding
+from .synth import AREAS, config, rounding
 
 COVERAGE = 0.99
 MIN_CELL = 100
@@ -141,6 +143,50 @@ def rates_by_area(cohort: pd.DataFrame) -> list[dict]:
             )
         )
     return rows
+
+
+def subgroup_rows(cohort: pd.DataFrame) -> list[dict]:
+    """The pack's breakdowns of crime areas (by offence, crime group, hate strand), selected as
+    chapter 06 selects them (helpers.withdrawal, config/withdrawal.yml)."""
+    from . import withdrawal  # imported here: helpers.withdrawal imports this module
+
+    specs = {spec["id"]: spec for spec in withdrawal.config()["breakdowns"]}
+    rows = []
+    for key, target in published.load("withdrawal_subgroups").iterrows():
+        spec = specs.get(target["breakdown"])
+        if spec is None or target["group"] not in spec["groups"] or pd.isna(target["value"]):
+            continue
+        frame = withdrawal.in_area(cohort, spec["area"])
+        chosen = withdrawal.select(frame, spec["groups"][target["group"]], f"breakdown {spec['id']}")
+        rows.append(
+            rate_row(
+                "Withdrawal by crime-area breakdown",
+                key,
+                target["measure"],
+                target["value"],
+                frame.loc[chosen, "victim_withdrawal"],
+            )
+        )
+    return rows
+
+
+def not_calibrated() -> pd.DataFrame:
+    """What the synthetic extract is not calibrated to, and why (config/synthetic.yml)."""
+    entries = config().get("not_calibrated") or []
+    return pd.DataFrame(
+        [{"target": e["target"], "keys": list(e.get("keys") or []), "reason": e["reason"]} for e in entries],
+        columns=["target", "keys", "reason"],
+    )
+
+
+def mark_not_calibrated(table: pd.DataFrame, declared: pd.DataFrame) -> pd.DataFrame:
+    """Rows of published figures `declared` not calibrated: shown, not assessed, with the reason."""
+    table = table.assign(note=table.get("note", np.nan)).astype({"note": object, "within": object})
+    reasons = {key: e.reason for e in declared.itertuples() for key in e.keys}
+    chosen = table["key"].isin(list(reasons))
+    table.loc[chosen, ["assessed", "within"]] = [False, None]
+    table.loc[chosen, "note"] = [f"not calibrated: {reasons[k]}" for k in table.loc[chosen, "key"]]
+    return table
 
 
 def headline_rows(cohort: pd.DataFrame) -> list[dict]:
@@ -341,9 +387,14 @@ def calibration_table(extract: Path, cohort: pd.DataFrame) -> pd.DataFrame:
     months = (pd.Timestamp(manifest["period_end"]) - pd.Timestamp(manifest["period_start"])).days + 1
     scale_factor = manifest["scale"] * months / 365.25
     table = pd.DataFrame(
-        rates_by_area(cohort) + headline_rows(cohort) + volume_rows(cohort, scale_factor) + odds_ratio_rows(cohort)
+        rates_by_area(cohort)
+        + subgroup_rows(cohort)
+        + headline_rows(cohort)
+        + volume_rows(cohort, scale_factor)
+        + odds_ratio_rows(cohort)
     )
     table["difference"] = table["measured"] - table["published"]
     table["comparison"] = table["comparison"].fillna("equal")
+    table = mark_not_calibrated(table, not_calibrated())
     table["within"] = table["within"].astype("boolean")  # NA where a cell is too small to assess
     return table

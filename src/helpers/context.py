@@ -1,4 +1,6 @@
-"""Chapter 01 tables: recorded crime for the period by BCU, crime group and month."""
+"""Chapter 01: recorded crime for the period by BCU, crime group and month, and the
+pack's framing (its "Structure & Contents"). Sentences that rank the crime groups are
+built here from the counts, so that they follow the run's data."""
 
 import pandas as pd
 
@@ -7,6 +9,8 @@ from .geography import OUTSIDE_BCUS, bcus
 from .paths import PUBLISHED
 
 MET = "Metropolitan Police"
+# The plan the pack's "Structure & Contents" places the work in (named as the pack names it).
+POLICE_AND_CRIME_PLAN = "London Police and Crime Plan 2025–2029"
 
 
 def check_force(force: str) -> None:
@@ -36,3 +40,24 @@ def monthly_by_group(scoped: pd.DataFrame) -> pd.DataFrame:
 def context_sources() -> pd.DataFrame:
     table = pd.read_csv(PUBLISHED / "context_sources.csv")
     return table.rename(columns={"ref": "Ref", "title": "Source", "pack_section": "Section of the pack"})
+
+
+def largest_group_sentence(monthly: pd.DataFrame) -> str:
+    """Which crime group recorded the most offences, and in how many of the months it was
+    the largest (a month with a tie counts for no group)."""
+    if monthly.empty:
+        return "No in-scope offences were recorded in the period."
+    totals = monthly.sum()
+    leader = totals.idxmax()
+    if (totals == totals.max()).sum() > 1:
+        tied = totals[totals == totals.max()].index.tolist()
+        return f"{' and '.join(tied)} recorded the same number of offences over the period."
+    others = monthly.drop(columns=leader)
+    led = int((monthly[leader] > others.max(axis=1)).sum()) if not others.empty else len(monthly)
+    months = len(monthly)
+    when = "in every month" if led == months else f"in {led} of the {months} months"
+    share = 100 * totals[leader] / totals.sum()
+    return (
+        f"{leader} was the largest of the in-scope groups over the period "
+        f"({share:.0f}% of in-scope offences) and the largest {when}."
+    )

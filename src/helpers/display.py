@@ -5,6 +5,7 @@ import base64
 import html
 import io
 import numbers
+import re
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -52,8 +53,10 @@ class Rich:
         return self.markdown
 
     def __repr__(self) -> str:
-        # The plain-text form too, so that outputs do not change with the object's address.
-        return self.markdown
+        # A fixed plain-text form, so that outputs do not change with the object's address; only
+        # its first line (a table's caption), since the HTML and Markdown forms hold the content
+        # and nbval compares them.
+        return self.markdown.strip().split("\n", 1)[0]
 
 
 def _cell_markdown(text: str) -> str:
@@ -79,16 +82,15 @@ def mark_synthetic(fig) -> None:
 
 def show(fig, alt: str) -> None:
     """Show a figure with alt text that states its main finding (WCAG 1.1.1), built by the
-    caller from the numbers the figure draws. The web book gets an <img> with that alt
-    text; the PDF gets the PNG (each builder picks the richest output it can use)."""
+    caller from the numbers the figure draws. The PNG is stored once, with the alt text in
+    its metadata, for the web book and the PDF alike (book/_ext/figure_alt.py)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode()
-    tag = f'<img class="vw-figure" src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
     from IPython.display import display
 
-    display({"text/html": tag, "image/png": data, "text/plain": alt}, raw=True)
+    display({"image/png": data, "text/plain": alt}, metadata={"image/png": {"alt": alt}}, raw=True)
 
 
 def use_style() -> None:
@@ -221,6 +223,28 @@ def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None
         f"Download this table as CSV ({html.escape(csv_name)})</a></p></div>",
         markdown + (f"\n\n*{_cell_markdown(note)}*" if note else "") + "\n",
     )
+
+
+# The columns every published figure has, as a table of published figures shows them.
+PUBLISHED_COLUMNS = {"measure": "Measure", "value": "Published", "unit": "Unit", "period": "Period", "source": "Source"}
+
+
+def published_table(
+    figures: pd.DataFrame,
+    columns: dict[str, str],
+    caption: str,
+    csv_name: str,
+    formats: dict | None = None,
+    note: str = "",
+) -> Rich:
+    """Figures from data/published/ (indexed by key) as published: `columns` maps a column to its
+    heading. The CSV keeps every column and the key, so the book's tests can check that each
+    published row is shown (config/published_pages.yml)."""
+    shown = figures.reset_index()[list(columns)].rename(columns=columns)
+    page = table(shown, caption, csv_name, {columns.get(c, c): f for c, f in (formats or {}).items()}, note)
+    data = base64.b64encode(declared_frame(figures.reset_index()).to_csv(index=False).encode()).decode()
+    page.data = re.sub(r'href="data:text/csv;base64,[^"]*"', f'href="data:text/csv;base64,{data}"', page.data)
+    return page
 
 
 def glue_text(name: str, text: str) -> None:

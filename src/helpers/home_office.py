@@ -201,11 +201,10 @@ def rate_table(outcomes: pd.DataFrame, areas: list[str], basis: str = "recorded_
 
 
 def published_rates() -> pd.DataFrame:
-    """The pack's Home Office figures (data/published/home_office_rates.csv), one row per value."""
+    """The pack's Home Office figures (data/published/home_office_rates.csv), one row per value, by key."""
     from . import published
 
-    table = published.load("home_office_rates").reset_index()
-    return table[KEYS + ["statistic", "value", "note"]]
+    return published.load("home_office_rates")
 
 
 def compare_with_published(computed: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
@@ -254,32 +253,36 @@ def crime_type_table(rates: pd.DataFrame, area: str) -> pd.DataFrame:
     return _crime_type_layout(long.assign(value=long["value"] * 100))
 
 
-def published_crime_types(published: pd.DataFrame, area: str) -> pd.DataFrame:
-    """One area's published rates by crime group and type, in the same layout."""
-    rows = published[
-        (published["area"] == area) & published["statistic"].isin(RATES) & (published["offence_group"] != ALL_CRIME)
-    ]
-    return _crime_type_layout(rows)
+STATISTICS = {
+    "withdrawn": "Withdrawn (14 + 16)",
+    "total": "All outcomes",
+    "rate": "Withdrawal rate (%)",
+    "total_excl_pending": "Outcomes excl. pending",
+    "rate_excl_pending": "Withdrawal rate excl. pending (%)",
+}
 
 
-def published_all_crime(published: pd.DataFrame) -> pd.DataFrame:
-    """The pack's all-crime table: counts and rates by force and year, as published."""
-    rows = published[published["offence_group"] == ALL_CRIME]
-    wide = rows.pivot_table(index=["area", "financial_year"], columns="statistic", values="value", aggfunc="first")
-    wide = wide.reset_index()[
-        ["area", "financial_year", "withdrawn", "total", "rate", "total_excl_pending", "rate_excl_pending"]
-    ]
-    return wide.rename(
-        columns={
-            "area": "Force",
-            "financial_year": "Year",
-            "withdrawn": "Withdrawn",
-            "total": "Total",
-            "rate": "Rate (%)",
-            "total_excl_pending": "Total excl. pending",
-            "rate_excl_pending": "Rate excl. pending (%)",
+def published_figures(published: pd.DataFrame, area: str | None = None) -> pd.DataFrame:
+    """Rows of data/published/home_office_rates.csv (indexed by key) in the pack's order, with a
+    `what` label: the all-crime rows of every force (no area), or one area's crime-type rows."""
+    if area is None:
+        rows = published[published["offence_group"] == ALL_CRIME]
+    else:
+        rows = published[(published["area"] == area) & (published["offence_group"] != ALL_CRIME)]
+    groups = {g: i for i, g in enumerate(config()["offence_groups_in_scope"] + [ALL_CRIME])}
+    areas = {a: i for i, a in enumerate(dict.fromkeys(published["area"]))}
+    order = pd.DataFrame(
+        {
+            "area": rows["area"].map(areas),
+            "group": rows["offence_group"].map(groups),
+            "total": rows["offence_subgroup"] == TOTAL,
+            "type": rows["offence_subgroup"],
+            "year": rows["financial_year"],
+            "statistic": rows["statistic"].map({s: i for i, s in enumerate(STATISTICS)}),
         }
     )
+    rows = rows.loc[order.sort_values(list(order.columns)).index]
+    return rows.assign(what=rows["statistic"].map(STATISTICS))
 
 
 def trend(rates: pd.DataFrame, published: pd.DataFrame, areas: list[str]) -> pd.DataFrame:
@@ -333,3 +336,195 @@ def agreement_sentence(check: pd.DataFrame) -> str:
         f"for example {first['area']} {first['financial_year']} {first['offence_group']} {first['offence_subgroup']} "
         f"{first['statistic']}: computed {first['computed']:,.1f}, published {first['published']:,.0f}."
     )
+
+
+# Generated statements: the pack's averages, trends and the pending effect, recomputed
+# from the years this run holds, in words that follow the numbers.
+BASES_OF = {"rate": "total", "rate_excl_pending": "total_excl_pending"}
+MEASURES = {"rate": "including outcome pending", "rate_excl_pending": "excluding outcome pending"}
+
+
+def years_label(years: list[str]) -> str:
+    """'2017/18', '2017/18 and 2018/19' or '2017/18 to 2019/20'."""
+    years = sorted(years)
+    if not years:
+        return "no year"
+    if len(years) == 1:
+        return years[0]
+    return f"{years[0]} {'and' if len(years) == 2 else 'to'} {years[-1]}"
+
+
+def _subject(group: str, subgroup: str) -> str:
+    if group == ALL_CRIME:
+        return "all-crime"
+    return (group if subgroup == TOTAL else subgroup).lower()
+
+
+def _cells(rates: pd.DataFrame, area: str, group: str, subgroup: str, statistic: str) -> pd.DataFrame:
+    """One series by year: withdrawn, its base and the rate (%), in year order."""
+    rows = rates[
+        (rates["area"] == area) & (rates["offence_group"] == group) & (rates["offence_subgroup"] == subgroup)
+    ].sort_values("financial_year")
+    base = rows[BASES_OF[statistic]]
+    return pd.DataFrame(
+        {
+            "year": rows["financial_year"],
+            "withdrawn": rows["withdrawn"],
+            "base": base,
+            "pct": 100 * rows["withdrawn"] / base.where(base > 0),
+        }
+    ).reset_index(drop=True)
+
+
+def difference(x1: float, n1: float, x2: float, n2: float) -> tuple[str, float, str]:
+    """Second proportion against the first: ('up' | 'down' | 'same' | 'unknown', points, why-same).
+
+    'same' when the difference is under the declared minimum or not significant (two-proportion
+    z-test, statsmodels). Two forces that overlap (England and Wales holds the Met) are tested as
+    if independent, which overstates significance; the minimum guards against that.
+    """
+    from statsmodels.stats.proportion import proportions_ztest
+
+    if min(n1, n2) <= 0:
+        return "unknown", float("nan"), "no outcomes counted"
+    noise = config()["noise"]
+    points = 100 * (x2 / n2 - x1 / n1)
+    if abs(points) < noise["min_points"]:
+        return "same", points, f"under the {noise['min_points']:g}-point minimum"
+    # The z-test is undefined when both proportions are 0 or both 1 (a zero minimum lets these through).
+    p = 1.0 if x1 + x2 in (0, n1 + n2) else float(proportions_ztest([x2, x1], [n2, n1])[1])
+    if not p < noise["alpha"]:
+        return "same", points, f"not significant at the {100 * noise['alpha']:g}% level, p = {p:.2g}"
+    return ("up" if points > 0 else "down"), points, ""
+
+
+def _trend_phrase(cells: pd.DataFrame) -> tuple[str, str]:
+    """(direction, phrase) for a series' first and last year."""
+    first, last = cells.iloc[0], cells.iloc[-1]
+    direction, points, why = difference(first["withdrawn"], first["base"], last["withdrawn"], last["base"])
+    span = f"from {first['pct']:.1f}% in {first['year']} to {last['pct']:.1f}% in {last['year']}"
+    if direction == "up":
+        return direction, f"rose {span} ({points:+.1f} points)"
+    if direction == "down":
+        return direction, f"fell {span} ({points:+.1f} points)"
+    if direction == "same":
+        return direction, f"changed little, {span} ({points:+.1f} points, within noise: {why})"
+    return direction, f"cannot be compared ({why})"
+
+
+def trend_sentence(
+    rates: pd.DataFrame,
+    area: str,
+    group: str = ALL_CRIME,
+    subgroup: str = TOTAL,
+    statistic: str = "rate_excl_pending",
+) -> str:
+    """The direction of a computed rate between the first and last year the run holds."""
+    cells = _cells(rates, area, group, subgroup, statistic).dropna(subset=["pct"])
+    what = f"{area}, {_subject(group, subgroup)} withdrawal {MEASURES[statistic]}"
+    if cells.empty:
+        return f"{what}: nothing computed in this run."
+    if len(cells) == 1:
+        return (
+            f"{what}: only {cells['year'].iloc[0]} is computed ({cells['pct'].iloc[0]:.1f}%), so no trend can be shown."
+        )
+    return f"{what}: {_trend_phrase(cells)[1]}."
+
+
+def average(rates: pd.DataFrame, area: str, group: str, subgroup: str, statistic: str) -> dict:
+    """Mean of the yearly rates (%) as the pack averages, with the pooled counts for tests."""
+    cells = _cells(rates, area, group, subgroup, statistic).dropna(subset=["pct"])
+    return {
+        "pct": cells["pct"].mean() if len(cells) else float("nan"),
+        "withdrawn": cells["withdrawn"].sum(),
+        "base": cells["base"].sum(),
+        "years": years_label(cells["year"].tolist()),
+    }
+
+
+def _compare_phrase(mine: dict, theirs: dict, reference: str) -> tuple[str, str]:
+    direction, points, why = difference(theirs["withdrawn"], theirs["base"], mine["withdrawn"], mine["base"])
+    pair = f"{mine['pct']:.1f}% against {theirs['pct']:.1f}%"
+    words = {"up": "higher than", "down": "lower than", "same": "about the same as", "unknown": "not comparable with"}
+    detail = f", within noise: {why}" if direction == "same" else (f": {why}" if why else "")
+    return direction, f"{words[direction]} {reference} ({pair}, {points:+.1f} points{detail})"
+
+
+def compare_sentence(
+    rates: pd.DataFrame,
+    area: str,
+    reference: str,
+    group: str = ALL_CRIME,
+    subgroup: str = TOTAL,
+    statistic: str = "rate_excl_pending",
+) -> str:
+    """An area's average rate against a reference area's, over the years the run holds."""
+    mine, theirs = (average(rates, a, group, subgroup, statistic) for a in (area, reference))
+    what = f"{_subject(group, subgroup)} withdrawal {MEASURES[statistic]}"
+    if mine["base"] <= 0 or theirs["base"] <= 0:
+        return f"{area} against {reference}, {what}: nothing to compare in this run."
+    return f"Over {mine['years']}, {area}'s {what} was {_compare_phrase(mine, theirs, reference)[1]}."
+
+
+def pending_effect_sentence(rates: pd.DataFrame, area: str, group: str, subgroup: str) -> str:
+    """Whether counting pending outcomes changes a rate's trend (the pack's point about rape)."""
+    incl = _cells(rates, area, group, subgroup, "rate").dropna(subset=["pct"])
+    excl = _cells(rates, area, group, subgroup, "rate_excl_pending").dropna(subset=["pct"])
+    subject = _subject(group, subgroup)
+    if incl.empty or excl.empty:
+        return f"{area}, {subject}: nothing computed in this run."
+    gap = excl["pct"].iloc[-1] - incl["pct"].iloc[-1]
+    level = (
+        f"In {incl['year'].iloc[-1]}, {area}'s {subject} withdrawal was {incl['pct'].iloc[-1]:.1f}% including "
+        f"outcome pending and {excl['pct'].iloc[-1]:.1f}% excluding it ({gap:+.1f} points)."
+    )
+    if len(incl) < 2:
+        return level + " With one year computed, the run cannot show whether pending outcomes change the trend."
+    (d_incl, p_incl), (d_excl, p_excl) = _trend_phrase(incl), _trend_phrase(excl)
+    verdict = (
+        "The two measures agree, so pending outcomes do not change the trend here."
+        if d_incl == d_excl
+        else "The two measures disagree, so outcomes still pending change the trend."
+    )
+    return (
+        f"Including outcome pending, {area}'s {subject} withdrawal {p_incl}; excluding it, it {p_excl}. "
+        f"{verdict} {level}"
+    )
+
+
+def statements_beside(statements: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """The pack's statements (data/published/home_office_statements.csv) with the same
+    statement computed from the run's years: `computed` (words and figures) and `computed_years`."""
+    computed, years = [], []
+    areas = set(rates["area"])
+    for row in statements.itertuples():
+        args = (row.offence_group, row.offence_subgroup, row.statistic)
+        if row.computation == "none":
+            computed.append("not computed")
+            years.append("")
+            continue
+        if row.area not in areas or (row.computation == "compare" and row.reference not in areas):
+            computed.append("force not in this run")
+            years.append("")
+            continue
+        cells = _cells(rates, row.area, *args).dropna(subset=["pct"])
+        years.append(years_label(cells["year"].tolist()))
+        if cells.empty:
+            computed.append("nothing computed")
+        elif row.computation == "mean":
+            computed.append(f"{cells['pct'].mean():.1f}%")
+        elif row.computation == "trend":
+            computed.append("one year only" if len(cells) < 2 else _trend_phrase(cells)[1])
+        elif row.computation == "compare":
+            mine, theirs = average(rates, row.area, *args), average(rates, row.reference, *args)
+            computed.append(_compare_phrase(mine, theirs, row.reference)[1])
+        else:
+            raise InputError(f"home_office_statements.csv: key {row.Index}: unknown computation {row.computation!r}")
+    return statements.assign(computed=computed, computed_years=years)
+
+
+def published_statements() -> pd.DataFrame:
+    """The pack's Home Office averages and statements, as transcribed (indexed by key)."""
+    from . import published
+
+    return published.load("home_office_statements")

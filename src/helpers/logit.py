@@ -44,6 +44,7 @@ MAX_ITER = 50
 TOLERANCE = 1e-10  # largest change in any coefficient at convergence
 HUGE_B = 15.0  # |B| beyond this (odds ratio over 3 million) signals separation
 MAX_STEP = 5.0  # logistf's cap on a Firth step
+FIRTH_TOLERANCE = 1e-8
 FIRTH_MAX_ITER = 200  # Fisher scoring converges linearly, about halving each step, along a separated direction
 
 
@@ -179,13 +180,23 @@ def _firth(x, y, trials, free):
         step = np.zeros_like(b)
         step[free] = linalg.solve(info[np.ix_(free, free)], score[free], assume_a="pos")
         step /= max(1.0, np.abs(step).max() / MAX_STEP)
-        converged = np.abs(step).max() < TOLERANCE
+        # logistf stops at 1e-5 on the step and the score; 1e-8 on either keeps six significant
+        # figures, while 1e-10 on the step alone can lie below what the penalised likelihood resolves.
+        converged = min(np.abs(step).max(), np.abs(score[free]).max()) < FIRTH_TOLERANCE
         # Halve a step that lowers the penalised likelihood: Fisher scoring can overshoot far from the optimum.
         for _ in range(30):
             trial = _penalised(x, y, trials, b + step)
             if trial[0] >= ll - 1e-9 * abs(ll):
                 break
             step = step / 2
+        # Keep halving while half the step gains more: the Fisher information leaves out the penalty's
+        # curvature, so along a category of a few reports a full step can overshoot the optimum and
+        # oscillate about it for ever.
+        while np.abs(step).max() >= FIRTH_TOLERANCE:
+            half = _penalised(x, y, trials, b + step / 2)
+            if half[0] <= trial[0]:
+                break
+            step, trial = step / 2, half
         b = b + step
         ll, p, info, cov = trial
     return b, ll, p, cov, iterations, converged

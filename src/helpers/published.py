@@ -32,3 +32,13 @@ def load(name: str) -> pd.DataFrame:
         raise InputError(f"{path}: key {repeated[0]!r} appears more than once")
     table["value"] = pd.to_numeric(table["value"])
     return table.set_index("key")
+
+
+def sections(name: str, *pack_sections: str) -> pd.DataFrame:
+    """The rows of a published table that come from the pack's named sections (a chapter shows
+    the part of a table its subject covers); a section the table does not have is an error."""
+    table = load(name)
+    unknown = sorted(set(pack_sections) - set(table["pack_section"]))
+    if unknown:
+        raise InputError(f"{PUBLISHED / f'{name}.csv'}: no row from the pack's section(s) {unknown}")
+    return table[table["pack_section"].isin(pack_sections)]

@@ -29,7 +29,7 @@ import nbformat
 import papermill
 import yaml
 
-from . import dataset
+from . import dataset, published
 from .errors import InputError
 from .io import read_yaml
 from .params import Params, load_params
@@ -201,6 +201,19 @@ def sources_table() -> str:
     return _markdown_table(["Source", "Publisher", "Official URL", "Licence", "File", "sha256"], rows)
 
 
+def published_files() -> str:
+    """The data log's list of the pack's published figures: each file, its rows, its periods and
+    the chapters that show every row (config/published_pages.yml, checked by the book tests)."""
+    pages = yaml.safe_load((ROOT / "config" / "published_pages.yml").read_text()) or {}
+    rows = []
+    for name, chapters in sorted(pages.items()):
+        figures = published.load(name)
+        periods = ", ".join(sorted(figures["period"].astype(str).unique()))
+        links = ", ".join(f"[{c[:2]}](../notebooks/{c}.ipynb)" for c in chapters)
+        rows.append([f"`{name}.csv`", f"{len(figures):,}", periods, links])
+    return _markdown_table(["File", "Figures", "Period (the pack's)", "Shown in chapter"], rows)
+
+
 def run_page(params: Params, params_path: Path) -> str:
     """The 'About this run' page: parameters, data sources and software versions."""
     values = [[f"`{k}`", f"`{v}`"] for k, v in params.for_notebook().items()]
@@ -259,6 +272,7 @@ def stage(params: Params, params_path: Path, executed: Path, tree: Path) -> None
     (tree / "book" / "_generated").mkdir(exist_ok=True)
     (tree / "book" / "_generated" / "data_sources.md").write_text(sources_table())
     (tree / "book" / "_generated" / "chapters.md").write_text(chapters_list(params, tree))
+    (tree / "book" / "_generated" / "published_files.md").write_text(published_files())
 
 
 def render(tree: Path, html_dir: Path) -> None:

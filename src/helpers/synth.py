@@ -5,8 +5,10 @@ the reports the build must exclude (subsidiary offences, several victims or susp
 victimless, out of scope, no-crime, admin, pending, outside the period), victims and
 suspects, and withdrawal as a logistic model whose effects are the pack's published
 odds ratios. Offsets on that model are calibrated by raking (on the logit scale) so
-that the expected withdrawal rates by crime area, BCU and victim group match the pack's
-published tables (data/published/withdrawal_by_*.csv) to their rounding; the offsets are
+that the expected withdrawal rates by crime area, BCU and victim group, and by the groups
+of the pack's breakdowns of crime areas (offence, crime group, hate crime strand: selected as
+chapter 06 selects them, config/withdrawal.yml), match the pack's published tables
+(data/published/withdrawal_by_*.csv, withdrawal_subgroups.csv) to their rounding; the offsets are
 fitted once, on a reference sample of the model's own. Each report's withdrawal is then
 drawn independently (Bernoulli), so an extract carries the sampling noise a real year
 would, in its mix of reports and in its outcomes: two seeds differ as two samples do. An optional drift moves each
@@ -35,7 +37,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import published
+from . import dataset, published
 from .errors import InputError
 from .geography import bcu_table, bcus
 from .io import read_yaml
@@ -61,15 +63,6 @@ ETHNIC_GROUP = {
     "IC0": "Unknown",
     "": "Unknown",
 }
-HATE_FLAGS = {
-    "Racial Incident": 0.70,
-    "Islamophobic Hate Crime": 0.06,
-    "Anti-Semitic Racial Incident": 0.05,
-    "Homophobic Incident": 0.10,
-    "Transgender Hate Crime": 0.02,
-    "Faith Hate": 0.03,
-    "Disability Related Hate Crime": 0.04,
-}
 JUDICIAL = ["1", "1A", "2", "3", "4", "6", "8"]
 OTHER = ["5", "9", "10", "11", "12", "13", "17", "20", "21", "22"]
 KINDS = [
@@ -86,6 +79,8 @@ KINDS = [
     "reported_after",
 ]
 BOROUGH_WEIGHTS = "borough_weights"
+STALKING_TITLE = "Pursue course of conduct which amounts to stalking"
+BREAKDOWNS = CONFIG / "withdrawal.yml"  # the pack's sub-breakdowns of crime areas, as chapter 06 selects them
 DRIFT_STREAM = 2  # the drift's own seed stream, apart from the chunks'
 
 
@@ -202,6 +197,7 @@ def draw_reports(rng: np.random.Generator, n: int, cfg: dict, period: Period) ->
     r["stalking"] = rng.random(n) < col["stalking"]
     r["knife"] = rng.random(n) < col["knife"]
     r["hbv"] = r["da"] & (rng.random(n) < cfg["hbv_given_da"])
+    _offence_titles(rng, r, cfg)
     _victim_sex_and_ethnicity(rng, r, cfg, col)
     r["venue"] = ""
     r["delay"] = ""
@@ -227,8 +223,9 @@ def draw_reports(rng: np.random.Generator, n: int, cfg: dict, period: Period) ->
         )
     group = _pick(rng, n, groups)
     syv_eligible = np.isin(ctype, ["Violence with injury", "Robbery"]) & ~r["da"] & under_25
+    young = np.array([cfg["syv_suspect_young"].get(t, 0.0) for t in names], dtype=float)[index]
     group = np.where(
-        syv_eligible & (rng.random(n) < cfg["syv_suspect_young"]),
+        syv_eligible & (rng.random(n) < young),
         _pick(rng, n, ["under_18", "18_24"], [0.5, 0.5]),
         group,
     )
@@ -268,6 +265,28 @@ def draw_reports(rng: np.random.Generator, n: int, cfg: dict, period: Period) ->
     )
     r["committed"] = np.where(delay_days >= 0, r["reported"] - delay_days, np.nan)
     return _derive(r)
+
+
+def _offence_titles(rng: np.random.Generator, r: pd.DataFrame, cfg: dict) -> None:
+    """Each report's offence title, major crime group and hate crime strand (flag), drawn before
+    its outcome: the pack's breakdowns of crime areas by them differ, so withdrawal depends on them."""
+    n, types = len(r), cfg["crime_types"]
+    title = np.empty(n, dtype=object)
+    for t, s in types.items():
+        mask = (r["crime_type"] == t).to_numpy()
+        title[mask] = _pick(rng, mask.sum(), s["offences"])
+        for area, share in (("da", cfg["da_title_share"]), ("hate_crime", cfg["hate_title_share"])):
+            titles = s.get(f"{area.split('_')[0]}_offences")
+            if titles:
+                chosen = mask & r[area].to_numpy() & (rng.random(n) < share)
+                title[chosen] = _pick(rng, chosen.sum(), titles)
+    stalking = (r["stalking"] & (r["crime_type"] == "Violence without injury")).to_numpy()
+    r["offence"] = np.where(stalking, STALKING_TITLE, title)
+    r["major"] = r["crime_type"].map({t: s["major"] for t, s in types.items()})
+    hate = r["hate_crime"].to_numpy()
+    strand = np.full(n, "", dtype=object)
+    strand[hate] = _pick(rng, hate.sum(), cfg["hate_flags"])
+    r["hate_flag"] = strand
 
 
 def _victim_sex_and_ethnicity(rng: np.random.Generator, r: pd.DataFrame, cfg: dict, col: dict) -> None:
@@ -396,14 +415,65 @@ def targets() -> list[tuple[str, str, object, float, float]]:
         ("all", "suspect", True, headline["rate_suspect_recorded"]),
         ("all", "suspect_known", True, headline["rate_suspect_known"]),
     ]
+    rules = breakdown_rules()
+    for key, row in published.load("withdrawal_subgroups").iterrows():
+        if pd.notna(row["value"]) and key in rules:
+            out.append((rules[key][0], "breakdown", key, row["value"]))
     return [(*key, value / 100, rounding(value) / 100) for *key, value in out]
+
+
+@cache
+def breakdown_rules() -> dict[str, tuple[str, dict]]:
+    """'breakdown|group' -> (crime area, selection rule) for each group of the breakdowns that
+    chapter 06 declares (config/withdrawal.yml): the pack's rates by them are targets."""
+    return {
+        f"{spec['id']}|{group}": (spec["area"], rule)
+        for spec in read_yaml(BREAKDOWNS)["breakdowns"]
+        for group, rule in spec["groups"].items()
+    }
+
+
+def _indicator(r: pd.DataFrame, name: str) -> np.ndarray:
+    """A yes/no column of the analysis dataset, as the generator knows it."""
+    flags = {dataset.flag_column(flag): flag for flag in config()["hate_flags"]}
+    if name in flags:
+        return (r["hate_flag"] == flags[name]).to_numpy()
+    known = {
+        "knife_crime_feature": "knife",
+        "flag_domestic_incident": "da",
+        "flag_hate_crime": "hate_crime",
+        "flag_honour_based_violence": "hbv",
+    }
+    column = known.get(name, name)
+    if column not in r.columns or r[column].dtype != bool:
+        raise InputError(f"{BREAKDOWNS}: any_of names {name!r}, which the synthetic extract does not model")
+    return r[column].to_numpy()
+
+
+def rule_rows(r: pd.DataFrame, rule: dict) -> np.ndarray:
+    """Reports of `r` matching a breakdown group's rule, selected as helpers.withdrawal.select does
+    on the built dataset (any_of, crime_types, majors, offences)."""
+    rows = np.ones(len(r), bool)
+    for key, values in rule.items():
+        if key == "any_of":
+            rows &= np.any([_indicator(r, name) for name in values], axis=0)
+        elif key == "offences":
+            rows &= r["offence"].str.lower().isin([v.lower() for v in values]).to_numpy()
+        elif key in ("crime_types", "majors"):
+            rows &= r["crime_type" if key == "crime_types" else "major"].isin(values).to_numpy()
+        else:
+            raise InputError(f"{BREAKDOWNS}: the synthetic extract cannot select breakdown groups by {key!r}")
+    return rows
 
 
 def _masks(r: pd.DataFrame, target_list) -> list[np.ndarray]:
     masks = []
+    rules = breakdown_rules()
     for area, dimension, category, *_ in target_list:
         rows = np.ones(len(r), bool) if area == "all" else r[area].to_numpy(bool)
-        if dimension != "all":
+        if dimension == "breakdown":
+            rows = rows & rule_rows(r, rules[category][1])
+        elif dimension != "all":
             rows = rows & (r[dimension].to_numpy() == category)
         masks.append(np.flatnonzero(rows))
     return masks
@@ -566,18 +636,7 @@ def tables(
         "Stalking and Harassment",
         r["crime_type"].map({t: s["minor"] for t, s in types.items()}).to_numpy(object),
     )
-    description = np.empty(n, dtype=object)
-    for t, s in types.items():
-        mask = (r["crime_type"] == t).to_numpy()
-        description[mask] = _pick(rng, mask.sum(), s["offences"])
-        for area, share in (("da", cfg["da_title_share"]), ("hate_crime", cfg["hate_title_share"])):
-            titles = s.get(f"{area.split('_')[0]}_offences")
-            if titles:
-                chosen = mask & r[area].to_numpy() & (rng.random(n) < share)
-                description[chosen] = _pick(rng, chosen.sum(), titles)
-    description = np.where(
-        minor == "Stalking and Harassment", "Pursue course of conduct which amounts to stalking", description
-    )
+    description = r["offence"].to_numpy(object)
     scope = kind == "out_of_scope"
     out_major = _pick(rng, n, list(cfg["out_of_scope_majors"]))
     out_minor = np.array([cfg["out_of_scope_majors"][m][0] for m in out_major], dtype=object)
@@ -668,7 +727,7 @@ def tables(
 
     flag_rows = [pd.DataFrame({"crime_ref": refs[r["da"].to_numpy()], "flag": "Domestic Incident"})]
     hate = r["hate_crime"].to_numpy()
-    flag_rows.append(pd.DataFrame({"crime_ref": refs[hate], "flag": _pick(rng, hate.sum(), HATE_FLAGS)}))
+    flag_rows.append(pd.DataFrame({"crime_ref": refs[hate], "flag": r["hate_flag"].to_numpy(object)[hate]}))
     flag_rows.append(pd.DataFrame({"crime_ref": refs[r["hbv"].to_numpy()], "flag": "Honour Based Violence"}))
     slavery = rng.random(n) < 0.001
     flag_rows.append(pd.DataFrame({"crime_ref": refs[slavery], "flag": "Modern Slavery"}))
@@ -719,6 +778,9 @@ TRUTH_COLUMNS = [
     "outcome_code",
     "days_to_complete",
     "knife",
+    "offence",
+    "major",
+    "hate_flag",
 ]
 
 
@@ -762,6 +824,8 @@ MODEL_FILES = [
     PUBLISHED / "withdrawal_by_bcu.csv",
     PUBLISHED / "withdrawal_by_victim.csv",
     PUBLISHED / "withdrawal_headlines.csv",
+    PUBLISHED / "withdrawal_subgroups.csv",
+    BREAKDOWNS,
     Path(__file__),
 ]
 

@@ -601,3 +601,61 @@ def key_figures(
         late_non_sexual_max=late.drop(sexual, errors="ignore").max(),
     )
     return figures
+
+
+def bcu_beside_pack(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Every row of the pack's BCU table (withdrawal_by_bcu, indexed by key) with its rate and
+    marker as the pack prints them ('pack') and this run's cell beside it ('run': rate, ↑/↓ as
+    in the pack, ▲/▼ adjusted; suppressed or '-' as the chapter's tables show it)."""
+    table = published.load("withdrawal_by_bcu")
+    run = {
+        (a, b): shown_rate(r, n, threshold, m, d)
+        for a, b, r, n, m, d in zip(
+            cells["area"],
+            cells["bcu"],
+            cells["rate"],
+            cells["reports"],
+            cells["marker"],
+            cells["adjusted"],
+            strict=True,
+        )
+    }
+    totals = cells.groupby("area").agg(reports=("reports", "sum"), withdrawn=("withdrawn", "sum"))
+    for area, row in totals.iterrows():
+        rate = 100 * row["withdrawn"] / row["reports"] if row["reports"] else np.nan
+        run[(area, "All BCUs")] = shown_rate(rate, row["reports"], threshold)
+    areas = table.index.str.split("|").str[0]
+    return table.assign(
+        pack=[
+            f"{v:.0f}%" + (f" {ARROWS[m]}" if m in ARROWS else "")
+            for v, m in zip(table["value"], table["significance"].fillna(""), strict=True)
+        ],
+        run=[run.get((a, b), "-") for a, b in zip(areas, table["bcu"], strict=True)],
+    )
+
+
+def victim_beside_pack(victims: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Every row of the pack's victim table (withdrawal_by_victim, indexed by key) as the pack
+    prints it ('pack': the rate, the count, or its note) with this run's cell beside it ('run')."""
+    table = published.load("withdrawal_by_victim")
+    run = {}
+    for r in victims.itertuples():
+        dimension, group = ("total", "Total") if r.dimension == "Total" else (r.dimension, r.group)
+        run[f"{r.area}|{dimension}|{group}"] = shown_rate(r.rate, r.reports, threshold)
+        if r.dimension == "Total":
+            run[f"{r.area}|total|n"] = shown_count(r.reports, threshold)
+    run = {key.replace("|total|Total", "|total|rate"): value for key, value in run.items()}
+    notes = table["note"].fillna("") if "note" in table.columns else pd.Series("", index=table.index)
+    return table.assign(
+        pack=[
+            note if pd.isna(v) else f"{v:,.0f}" if unit == "reports" else f"{v:.0f}%"
+            for v, unit, note in zip(table["value"], table["unit"], notes, strict=True)
+        ],
+        run=[run.get(key, "-") for key in table.index],
+    )
+
+
+def victim_shares(victims: pd.DataFrame, dimension: str = "Sex") -> pd.Series:
+    """Share (%) of all-crime reports in each group of a victim dimension (the pack's context line)."""
+    rows = victims[(victims["area"] == ALL) & (victims["dimension"] == dimension)].set_index("group")["reports"]
+    return 100 * rows / rows.sum() if rows.sum() else rows * np.nan

@@ -151,6 +151,18 @@ def _csv_patterns(notebook, run: str) -> list[re.Pattern]:
     return patterns
 
 
+def test_every_figure_is_an_image_file_with_alt_text(html_dir):
+    """Figures are stored once (helpers.display.show) and keep the finding they state as alt text."""
+    found = 0
+    for page in sorted((html_dir / "notebooks").glob("*.html")):
+        for tag in re.findall(r"<img\b[^>]*>", page.read_text(encoding="utf-8")):
+            found += 1
+            assert 'src="data:' not in tag, f"{page.name}: a figure embedded in the page"
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and len(alt.group(1)) > 20, f"{page.name}: {tag[:120]}"
+    assert found > 20
+
+
 def test_every_table_a_chapter_builds_is_shown_on_its_page():
     """A table built but never displayed (a cell showing only its last value) has no download.
     Checked on the second run, where every chapter shows all it can (chapter 11 compares)."""

@@ -70,3 +70,43 @@ def test_a_pasted_figure_a_run_could_not_compute_reads_as_a_dash():
     document += paragraph
     missing_figures.show_missing(None, document, "key_insights")
     assert [n.astext() for n in paragraph.children] == ["-", " and ", "12", "nan"]  # only pasted figures change
+
+
+def test_published_figures_are_written_with_their_unit():
+    import published_figures
+
+    assert published_figures.format_value(39.0, "percent") == "39%"
+    assert published_figures.format_value(3.9, "percent") == "3.9%"
+    assert published_figures.format_value(273298.0, "reports") == "273,298"
+    assert published_figures.format_value(3.2, "odds ratio") == "3.2×"
+    assert published_figures.format_value(18.0, "percentage points") == "18 pp"
+
+
+def test_a_published_figure_is_read_from_its_file_and_an_unknown_key_warns(monkeypatch):
+    import published_figures
+
+    warnings = []
+    monkeypatch.setattr(published_figures.logger, "warning", lambda message, **_: warnings.append(message))
+
+    class Inliner:
+        class document:
+            current_source = "page.md"
+
+    key = published_figures.published.load("regression_models").index[0]
+    (node,), _ = published_figures.value_role("published", "", f"regression_models:{key}", 1, Inliner)
+    assert node.astext() != "?" and warnings == []
+    (node,), _ = published_figures.value_role("published", "", "regression_models:no_such_key", 1, Inliner)
+    assert node.astext() == "?" and "no_such_key" in warnings[0]
+
+
+def test_an_odds_ratio_below_one_is_written_as_times_less_likely():
+    import published_figures
+
+    class Inliner:
+        class document:
+            current_source = "page.md"
+
+    (node,), _ = published_figures.times_role("", "", "withdrawal_headlines:or_arrested_later", 1, Inliner)
+    assert node.astext() == "3.7×"
+    (node,), _ = published_figures.times_role("", "", "withdrawal_headlines:or_rape", 1, Inliner)
+    assert node.astext() == "3.2×"

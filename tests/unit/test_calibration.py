@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import calibration, synth
+from helpers import calibration, published, synth
 
 START, END = dt.date(2021, 4, 1), dt.date(2022, 3, 31)
 
@@ -65,3 +65,38 @@ def test_redrawn_extracts_miss_a_target_about_once_in_a_hundred():
     rate = np.mean(np.concatenate(missed))
     assert len(np.concatenate(missed)) >= 1500
     assert 0.001 <= rate <= 0.02
+
+
+def test_what_is_not_calibrated_is_declared_with_a_reason_and_names_real_figures():
+    declared = calibration.not_calibrated()
+    assert len(declared) >= 3 and declared["reason"].str.len().gt(20).all()
+    known = set().union(
+        *(
+            published.load(name).index
+            for name in (
+                "withdrawal_by_bcu",
+                "withdrawal_by_victim",
+                "withdrawal_headlines",
+                "withdrawal_subgroups",
+                "driver_odds_ratios_by_area",
+            )
+        )
+    )
+    assert set(declared["keys"].explode().dropna()) <= known
+
+
+def test_a_figure_declared_not_calibrated_is_shown_but_not_assessed():
+    table = pd.DataFrame(
+        [
+            {"key": "hate_by_strand|Transgender", "assessed": True, "within": False},
+            {"key": "hate_by_strand|Islamophobic", "assessed": True, "within": True},
+        ]
+    )
+    declared = pd.DataFrame([{"target": "t", "keys": ["hate_by_strand|Transgender"], "reason": "too few reports"}])
+    marked = calibration.mark_not_calibrated(table, declared).set_index("key")
+    assert not marked.loc["hate_by_strand|Transgender", "assessed"]
+    assert pd.isna(marked.loc["hate_by_strand|Transgender", "within"])
+    assert marked.loc["hate_by_strand|Transgender", "note"] == "not calibrated: too few reports"
+    assert marked.loc["hate_by_strand|Islamophobic", "within"] and pd.isna(
+        marked.loc["hate_by_strand|Islamophobic", "note"]
+    )

@@ -84,3 +84,28 @@ def test_range_check_fails_outside_a_range():
     )
     check = cps.against_published(cps.validate(table(), "t.csv"), ranges)
     assert check["Within range"].tolist() == [False]  # 25% is above 24% + 0.5
+
+
+def test_period_label_and_what_is_shown():
+    assert cps.period_label("2021-04 to 2025-03") == "April 2021 to March 2025"
+    with pytest.raises(InputError, match="is not 'YYYY-MM to YYYY-MM'"):
+        cps.period_label("2021/22")
+    assert "ILLUSTRATIVE" in cps.what_is_shown(True, "2021-04 to 2025-03")
+    assert "supplied" in cps.what_is_shown(False, "2021-04 to 2025-03")
+
+
+def test_published_cps_files_hold_the_pack_averages_and_definitions():
+    ranges = published.load("cps_ranges")["value"]
+    assert [ranges[k] for k in ("national_all_pre_avg", "london_all_pre_avg", "national_all_post_avg")] == [
+        395,
+        14,
+        865,
+    ]
+    assert [ranges[k] for k in ("london_all_post_avg", "national_all_post_low", "national_all_post_high")] == [
+        146,
+        27,
+        32,
+    ]
+    definitions = published.load("cps_definitions")
+    assert definitions["footnote"].tolist()[:6] == ["1", "2", "3", "4", "5", "6"]
+    assert published.load("cps_statements").loc["oap_post_higher", "stage"] == "post"

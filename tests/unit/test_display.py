@@ -114,3 +114,18 @@ def test_a_table_wider_than_a_printed_page_is_printed_in_parts_repeating_its_fir
     assert all(line.count("|") <= display.PRINTED_COLUMNS + 1 for line in markdown.splitlines())
     narrow = display.table(frame.iloc[:, :7], caption="Narrow", csv_name="x.csv").markdown
     assert narrow.startswith("**Narrow**\n\n| BCU | c1 |")
+
+
+def test_a_figure_is_stored_once_with_its_alt_text(monkeypatch):
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    display.show(fig, "Rates rise from 0% to 1%")
+    (bundle,), options = shown[0]
+    assert set(bundle) == {"image/png", "text/plain"}  # no second copy in an HTML <img>
+    assert options["metadata"] == {"image/png": {"alt": "Rates rise from 0% to 1%"}}
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")

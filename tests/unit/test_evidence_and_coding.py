@@ -73,6 +73,15 @@ def test_published_evidence_tables_load_with_their_counts():
     themes = evidence.load("literature_themes")
     assert themes["theme"].nunique() == 11 and set(themes["direction"]) == {"increases", "decreases", "mixed"}
     assert len(evidence.load("previous_research")) == 8
+    findings = evidence.load("qual_findings")
+    assert findings.groupby(["voice", "question"]).size().to_dict() == {
+        ("Practitioners", "Improving the response"): 4,
+        ("Practitioners", "Practitioners' perspectives"): 3,
+        ("Victims", "What would have kept victims engaged"): 5,
+        ("Victims", "Why victims withdrew"): 4,
+    }
+    topics = evidence.load("qual_statements")["topic"].value_counts().to_dict()
+    assert topics == {"good_service": 10, "satisfaction": 5, "literature": 4, "caution": 2}
 
 
 def test_every_recommendation_links_to_a_computed_or_published_figure():
@@ -104,8 +113,8 @@ def test_a_broken_recommendation_link_is_reported():
 
 def test_recommendation_markdown_pastes_from_the_chapter():
     spec = recommendations.load()
-    text = recommendations.markdown(spec, "Oversight")
+    text = recommendations.markdown(spec, "Oversight", {"run": "April 2021 to March 2022"})
     assert "{glue:text}`06_scale_of_withdrawal.ipynb::rate_all:.0f`%" in text
-    assert "[scale of withdrawal](06_scale_of_withdrawal.ipynb)" in text
+    assert "(this run, April 2021 to March 2022; [scale of withdrawal](06_scale_of_withdrawal.ipynb))" in text
     with pytest.raises(InputError, match="no category 'Nope'"):
-        recommendations.markdown(spec, "Nope")
+        recommendations.markdown(spec, "Nope", {})

@@ -234,14 +234,13 @@ def test_crime_type_layout_orders_groups_with_totals_last():
 
 def test_published_tables_and_trend_read_the_pack():
     published = ho.published_rates()
-    table = ho.published_all_crime(published).set_index(["Force", "Year"])
-    assert table.loc[("Metropolitan Police", "2021/22"), ["Withdrawn", "Total", "Rate (%)"]].tolist() == [
-        149_366,
-        405_751,
-        37,
-    ]
-    rape = ho.published_crime_types(published, "Metropolitan Police").set_index("Crime type").loc["Rape"]
-    assert (rape["2021/22 rate (%)"], rape["2023/24 excl. pending (%)"]) == (60, 62)
+    figures = ho.published_figures(published)
+    met = figures[(figures["area"] == "Metropolitan Police") & (figures["financial_year"] == "2021/22")]
+    assert met["value"].tolist()[:3] == [149_366, 405_751, 37] and met["what"].iloc[0] == "Withdrawn (14 + 16)"
+    every = [figures] + [ho.published_figures(published, area) for area in published["area"].unique()]
+    assert sum(len(part) for part in every) == len(published)  # all-crime rows plus each area's types: every row
+    rape = ho.published_figures(published, "Metropolitan Police").query("offence_subgroup == 'Rape'")
+    assert rape["value"].tolist() == [60, 64, 55, 63, 43, 62]
     empty_rates = pd.DataFrame(columns=ho.KEYS + ["rate_excl_pending"])
     trend = ho.trend(empty_rates, published, ["West Midlands"])
     assert trend["rate_excl_pending"].tolist() == [44, 48, 51] and set(trend["kind"]) == {"published"}
@@ -270,3 +269,81 @@ def test_agreement_sentence_names_a_disagreement():
         ho.agreement_sentence(check.assign(agrees=True))
         == "In this run all 1 values that are both computed and published agree."
     )
+
+
+def series(points, area="Metropolitan Police", group=ho.ALL_CRIME, subgroup=ho.TOTAL):
+    """A rates frame from (year, withdrawn, pending, total) rows, as rate_table returns it."""
+    frame = pd.DataFrame(points, columns=["financial_year", "withdrawn", "pending", "total"])
+    frame = frame.assign(area=area, offence_group=group, offence_subgroup=subgroup)
+    frame["total_excl_pending"] = frame["total"] - frame["pending"]
+    frame["rate"] = frame["withdrawn"] / frame["total"]
+    frame["rate_excl_pending"] = frame["withdrawn"] / frame["total_excl_pending"]
+    return frame
+
+
+RISING = [("2017/18", 3000, 0, 10000), ("2018/19", 4000, 0, 10000)]
+
+
+def test_trend_sentence_follows_the_numbers_rising_reversed_and_flat():
+    assert "rose from 30.0% in 2017/18 to 40.0% in 2018/19" in ho.trend_sentence(series(RISING), "Metropolitan Police")
+    reversed_ = [("2017/18", 4000, 0, 10000), ("2018/19", 3000, 0, 10000)]
+    assert "fell from 40.0%" in ho.trend_sentence(series(reversed_), "Metropolitan Police")
+    flat = [("2017/18", 3000, 0, 10000), ("2018/19", 3050, 0, 10000)]
+    text = ho.trend_sentence(series(flat), "Metropolitan Police")
+    assert "changed little" in text and "within noise: under the 1-point minimum" in text
+
+
+def test_a_large_change_on_few_cases_is_within_noise():
+    few = [("2017/18", 3, 0, 10), ("2018/19", 5, 0, 10)]
+    text = ho.trend_sentence(series(few), "Metropolitan Police")
+    assert "changed little" in text and "not significant at the 1% level" in text
+
+
+def test_one_year_or_none_gives_no_trend():
+    assert "no trend can be shown" in ho.trend_sentence(series(RISING[:1]), "Metropolitan Police")
+    assert "nothing computed" in ho.trend_sentence(series(RISING), "West Midlands")
+
+
+def test_compare_sentence_lower_higher_and_same():
+    met = series([("2018/19", 3000, 0, 10000)])
+    for ew_withdrawn, word in ((4000, "lower than"), (2000, "higher than"), (3020, "about the same as")):
+        ew = series([("2018/19", ew_withdrawn, 0, 10000)], area="England and Wales")
+        text = ho.compare_sentence(pd.concat([met, ew]), "Metropolitan Police", "England and Wales")
+        assert f"was {word} England and Wales" in text
+
+
+def test_pending_effect_sentence_says_when_pending_changes_the_trend():
+    # Including pending falls (more pending in the later year); excluding it, flat: the pack's rape pattern.
+    distorted = series(
+        [("2017/18", 600, 50, 1000), ("2018/19", 430, 320, 1000)], group="Sexual offences", subgroup="Rape"
+    )
+    text = ho.pending_effect_sentence(distorted, "Metropolitan Police", "Sexual offences", "Rape")
+    assert "rape withdrawal fell" in text and "excluding it, it changed little" in text and "disagree" in text
+    plain = series(RISING, group="Sexual offences", subgroup="Rape")
+    assert "agree" in ho.pending_effect_sentence(plain, "Metropolitan Police", "Sexual offences", "Rape")
+
+
+def test_statements_beside_recompute_each_published_statement():
+    statements = ho.published_statements()
+    assert {"mean", "trend", "compare", "none"} >= set(statements["computation"])
+    met, ew = series(RISING), series(RISING[::-1], area="England and Wales")
+    ew["financial_year"] = ["2017/18", "2018/19"]
+    beside = ho.statements_beside(statements, pd.concat([met, ew]))
+    assert beside.loc["mps_all_crime_avg", "computed"] == "35.0%"
+    assert beside.loc["mps_all_crime_trend", "computed"].startswith("rose")
+    assert beside.loc["ew_all_crime_trend", "computed"].startswith("fell")
+    assert beside.loc["wmp_all_crime_avg", "computed"] == "force not in this run"
+    assert beside.loc["gmp_wyp_vap_higher", "computed"] == "not computed"
+    assert beside.loc["mps_all_crime_avg", "computed_years"] == "2017/18 and 2018/19"
+
+
+def test_published_statements_hold_the_pack_averages():
+    values = ho.published_statements()["value"]
+    assert [values[k] for k in ("mps_all_crime_avg", "ew_all_crime_avg", "gmp_all_crime_avg")] == [36, 39, 41]
+    assert [values[k] for k in ("wmp_all_crime_avg", "wyp_all_crime_avg", "mps_rape_excl_pending_avg")] == [48, 32, 63]
+
+
+def test_years_label():
+    assert ho.years_label(["2018/19", "2017/18"]) == "2017/18 and 2018/19"
+    assert ho.years_label(["2017/18", "2018/19", "2019/20"]) == "2017/18 to 2019/20"
+    assert ho.years_label([]) == "no year"

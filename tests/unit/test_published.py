@@ -56,3 +56,11 @@ def test_an_empty_value_needs_a_note(folder):
     (folder / "u.csv").write_text(HEADER.strip() + ",note\na,A,,percent,p,s,x,\n")
     with pytest.raises(InputError, match="row 2, column value: '' \\(key a\\) is not a number"):
         published.load("u")
+
+
+def test_a_chapter_takes_the_rows_of_its_sections_and_a_wrong_section_is_named():
+    rows = published.sections("withdrawal_headlines", "Key findings on withdrawal from statistical modelling")
+    odds_ratios = {k for k in published.load("withdrawal_headlines").index if k.startswith("or_")}
+    assert len(rows) > 0 and set(rows.index) == odds_ratios
+    with pytest.raises(InputError, match="withdrawal_headlines.csv: no row from the pack's section"):
+        published.sections("withdrawal_headlines", "No such section")

@@ -108,8 +108,9 @@ def test_a_supplied_extract_leaves_the_synthetic_appendix_out():
     supplied = dataclasses.replace(PARAMS, synthetic=False)
     assert "notebooks/90_synthetic_calibration" in runner.toc_pages(PARAMS)
     assert "notebooks/90_synthetic_calibration" not in runner.toc_pages(supplied)
-    assert "Appendices" not in [part["caption"] for part in runner.toc(supplied)["parts"]]  # no empty part
-    assert [p.stem for p in runner.notebook_paths(PARAMS)][-1] == "90_synthetic_calibration"
+    appendices = {part["caption"]: part["chapters"] for part in runner.toc(supplied)["parts"]}.get("Appendices")
+    assert appendices == [{"file": "notebooks/91_notes_on_the_pack"}]  # the synthetic appendix only is left out
+    assert "90_synthetic_calibration" in [p.stem for p in runner.notebook_paths(PARAMS)]
     assert "90_synthetic_calibration" not in [p.stem for p in runner.notebook_paths(supplied)]
     assert runner.toc_pages(supplied) == [p for p in runner.toc_pages(PARAMS) if "90_synthetic" not in p]
 
@@ -165,7 +166,7 @@ def test_the_home_page_lists_every_page_of_the_contents_with_its_title(tmp_path)
     assert listed.count("\n- [") == len(runner.toc_pages(PARAMS)) - 1  # every page but the home page itself
     assert "- [Title of 11_monitoring](../notebooks/11_monitoring.md)" in listed and "**Beyond the pack**" in listed
     supplied = runner.chapters_list(dataclasses.replace(PARAMS, synthetic=False), tmp_path)
-    assert "90_synthetic" not in supplied and "**Appendices**" not in supplied
+    assert "90_synthetic" not in supplied and "91_notes_on_the_pack" in supplied
     (tmp_path / "book" / "run.md").write_text("No heading here\n")
     with pytest.raises(runner.RunError, match="run.md: no title"):
         runner.chapters_list(PARAMS, tmp_path)
@@ -183,3 +184,12 @@ def test_the_pdf_check_finds_tables_wider_than_the_page_and_text_running_off_it(
         "text 199 pt too wide (.tex lines 91--91)",
     ]
     assert runner.overfull("Underfull \\hbox (badness 10000) in paragraph at lines 1--2\n") == []
+
+
+def test_the_data_log_lists_each_published_file_with_its_chapters(monkeypatch, tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "published_pages.yml").write_text("regression_models: [07_driver_models]\n")
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    table = runner.published_files()
+    figures = len(runner.published.load("regression_models"))
+    assert f"| `regression_models.csv` | {figures} | 2021-22 | [07](../notebooks/07_driver_models.ipynb) |" in table

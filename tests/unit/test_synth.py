@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import calibration, contract, dataset, synth
+from helpers import calibration, contract, dataset, synth, withdrawal
 from helpers.__main__ import main
 from helpers.paths import ROOT
 
@@ -146,6 +146,64 @@ def test_default_extract_meets_its_calibration_targets_but_for_chance(default_co
     assert (missed["group"] == "Driver odds ratios (crime-area models)").sum() <= 1
 
 
+def test_breakdowns_hold_at_reduced_scale():
+    """One in-memory draw of about a third of the pack's year: every breakdown group of the pack
+    with 100 reports or more lies within its 99% sampling interval (at most one misses by chance),
+    and the orderings the review saw reversed hold: hate crime's public order above its violence,
+    serious youth violence's violence above its robbery, rape above other sexual offences."""
+    reports = chunk(21, 300_000)
+    rules = synth.breakdown_rules()
+    subgroups = calibration.published.load("withdrawal_subgroups")["value"].dropna()
+    rate, n, misses = {}, {}, 0
+    for key, value in subgroups.items():
+        area, rule = rules[key]
+        rows = reports[area].to_numpy() & synth.rule_rows(reports, rule)
+        n[key], events = int(rows.sum()), int(reports["withdrawn"].to_numpy()[rows].sum())
+        rate[key] = events / n[key]
+        low, high = calibration.sampling_interval(value, n[key], synth.rounding(value))
+        misses += n[key] >= calibration.MIN_CELL and not low <= events <= high
+    assert misses <= 1
+    assert min(n.values()) > 50
+    assert rate["hate_by_group|Public order offences"] > rate["hate_by_group|Violence against the person"]
+    assert rate["syv_by_group|Violence against the person"] > rate["syv_by_group|Robbery"] + 0.2
+    assert rate["sexual_by_type|Rape"] > rate["sexual_by_type|Other sexual offences"] + 0.2
+
+
+def test_withdrawals_of_sexual_offences_come_late_and_the_rest_early():
+    """Days to investigation complete, for withdrawals: the pack's 55% (adult sexual offences) and
+    65% (CSA) after 12 weeks, most of the other areas' within 12 weeks."""
+    reports = chunk(22, 300_000)
+    late = reports["days_to_complete"] > calibration.LATE_DAYS
+    withdrawn = reports["withdrawn"]
+    assert late[withdrawn & reports["adult_sexual"]].mean() == pytest.approx(0.55, abs=0.03)
+    assert late[withdrawn & reports["csa"]].mean() == pytest.approx(0.65, abs=0.04)
+    for area in ("da", "stalking", "hate_crime", "syv", "violence_with_injury"):
+        assert late[withdrawn & reports[area]].mean() < 0.5, area
+
+
+def test_a_breakdown_planted_reversed_is_caught(monkeypatch, default_cohort):
+    """The pack's breakdowns read the other way round (as the review saw them on the old
+    generator): each reversed group misses its target."""
+    load = calibration.published.load
+    pairs = [
+        ("hate_by_group|Public order offences", "hate_by_group|Violence against the person"),
+        ("syv_by_group|Violence against the person", "syv_by_group|Robbery"),
+        ("sexual_by_type|Rape", "sexual_by_type|Other sexual offences"),
+    ]
+
+    def reversed_pack(name):
+        table = load(name)
+        if name == "withdrawal_subgroups":
+            for a, b in pairs:
+                table.loc[[a, b], "value"] = table.loc[[b, a], "value"].to_numpy()
+        return table
+
+    monkeypatch.setattr(calibration.published, "load", reversed_pack)
+    rows = pd.DataFrame(calibration.subgroup_rows(default_cohort)).set_index("key")
+    for key in [k for pair in pairs for k in pair]:
+        assert rows.loc[key, "assessed"] and not rows.loc[key, "within"], key
+
+
 def test_a_target_that_drifts_out_is_caught(monkeypatch, default_cohort):
     load = calibration.published.load
 
@@ -198,6 +256,10 @@ def test_the_build_recovers_what_the_generator_made(small, tmp_path):
     }
     for generated, derived in pairs.items():
         assert (truth[generated].astype(str).to_numpy() == built[derived].astype(str).to_numpy()).all(), generated
+    # The generator calibrates each breakdown group on the reports chapter 06 selects for it.
+    for key, (_, rule) in synth.breakdown_rules().items():
+        chosen = withdrawal.select(built, rule, key).to_numpy()
+        assert (synth.rule_rows(truth, rule) == chosen).all(), key
 
 
 def test_suspect_ages_follow_the_declared_groups(small):

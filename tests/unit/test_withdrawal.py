@@ -376,3 +376,44 @@ def test_an_area_with_too_few_bcus_is_not_adjusted_and_counts_none():
     assert (cells["adjusted"] == "").all() and cells["tau2"].isna().all()
     counts = withdrawal.method_counts(cells).set_index("area")
     assert counts.loc["da", ["tested", "adjusted_higher"]].tolist() == [0, 0] and np.isnan(counts.loc["da", "phi"])
+
+
+def test_the_pack_s_bcu_table_beside_the_run_keeps_every_published_row():
+    cells = pd.DataFrame(
+        {
+            "area": ["da", "da"],
+            "bcu": ["Central East", "West Area"],
+            "reports": [1000, 50],
+            "withdrawn": [400, 30],
+            "rate": [40.0, 60.0],
+            "marker": ["lower", ""],
+            "adjusted": ["lower", ""],
+        }
+    )
+    beside = withdrawal.bcu_beside_pack(cells, 100)
+    assert list(beside.index) == list(withdrawal.published.load("withdrawal_by_bcu").index)
+    assert beside.loc["da|Central East", "pack"] == "47% ↓"  # as published, with its marker
+    assert beside.loc["da|Central East", "run"] == "40% ↓ ▼"
+    assert beside.loc["da|West Area", "run"] == "N<100"
+    assert beside.loc["da|All BCUs", "run"] == "41%"  # 430 of 1,050
+    assert beside.loc["csa|Central East", "run"] == "-"  # no cell in this run
+
+
+def test_the_pack_s_victim_table_beside_the_run_keeps_every_published_row():
+    victims = pd.DataFrame(
+        {
+            "area": ["all", "all", "all", "csa"],
+            "dimension": ["Total", "Sex", "Sex", "Age detail"],
+            "group": ["Total", "Male", "Female", "1-9"],
+            "reports": [2000, 900, 1100, 80],
+            "withdrawn": [800, 300, 500, 20],
+            "rate": [40.0, 100 * 300 / 900, 100 * 500 / 1100, 25.0],
+        }
+    )
+    beside = withdrawal.victim_beside_pack(victims, 100)
+    assert list(beside.index) == list(withdrawal.published.load("withdrawal_by_victim").index)
+    assert beside.loc["all|total|n", ["pack", "run"]].tolist() == ["273,298", "2,000"]
+    assert beside.loc["all|total|rate", "run"] == "40%" and beside.loc["all|Sex|Male", "run"] == "33%"
+    assert beside.loc["csa|Age detail|1-9", "run"] == "N<100"
+    assert beside.loc["csa|Age|65+", "pack"] == "suppressed (N<100)"
+    assert withdrawal.victim_shares(victims).round(1).to_dict() == {"Male": 45.0, "Female": 55.0}
