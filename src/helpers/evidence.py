@@ -10,7 +10,7 @@ into the chapter's text, every sentence attributed to the pack, so nothing is re
 import pandas as pd
 
 from .errors import InputError
-from .io import read_text_table
+from .io import check_allowed, read_text_table
 from .paths import PUBLISHED
 
 TABLES = {
@@ -41,14 +41,7 @@ ALLOWED = {"direction": DIRECTIONS, "influence": INFLUENCE, "voice": VOICES, "to
 def load(name: str) -> pd.DataFrame:
     path = PUBLISHED / f"{name}.csv"
     table = read_text_table(path, TABLES[name])
-    for column, allowed in ALLOWED.items():
-        if column in table.columns:
-            bad = table.index[~table[column].isin(list(allowed))]
-            if len(bad):
-                raise InputError(
-                    f"{path}: row {bad[0] + 2}, column {column}: {table.loc[bad[0], column]!r} "
-                    f"(use {', '.join(allowed)})"
-                )
+    check_allowed(table, path, ALLOWED)
     if "id" in table.columns:
         repeated = table["id"][table["id"].duplicated()]
         if len(repeated):

@@ -54,3 +54,16 @@ def read_text_table(path: Path, columns: tuple[str, ...] = (), hint: str = "") -
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}{hint}")
     return table
+
+
+def check_allowed(table: pd.DataFrame, path: Path, allowed: dict) -> None:
+    """Each column named in `allowed` (column -> its allowed values) holds only those values;
+    the first other value is an InputError naming the file, row and column."""
+    for column, values in allowed.items():
+        if column in table.columns:
+            bad = table.index[~table[column].isin(list(values))]
+            if len(bad):
+                raise InputError(
+                    f"{path}: row {bad[0] + 2}, column {column}: {table.loc[bad[0], column]!r} "
+                    f"(use {', '.join(values)})"
+                )

@@ -11,7 +11,7 @@ cell filled, so a slip in a transcription is an error naming the file, row and c
 import pandas as pd
 
 from .errors import InputError
-from .io import read_text_table
+from .io import check_allowed, read_text_table
 from .paths import PUBLISHED
 from .withdrawal import shown_count
 
@@ -58,15 +58,7 @@ def load(name: str) -> pd.DataFrame:
     repeated = table[key][table[key].duplicated()].tolist()
     if repeated:
         raise InputError(f"{path}: {key} {repeated[0]!r} appears more than once")
-    checks = {"kind": KINDS, "run_column": RUN_COLUMNS}
-    for column, allowed in checks.items():
-        if column in table.columns:
-            bad = table.index[~table[column].isin(list(allowed))]
-            if len(bad):
-                raise InputError(
-                    f"{path}: row {bad[0] + 2}, column {column}: {table.loc[bad[0], column]!r} "
-                    f"(use {', '.join(allowed)})"
-                )
+    check_allowed(table, path, {"kind": KINDS, "run_column": RUN_COLUMNS})
     return table.set_index(key)
 
 
