@@ -35,7 +35,7 @@ from . import contract
 from .errors import InputError
 from .geography import bcu_table
 from .io import read_yaml
-from .paths import CONFIG
+from .paths import CONFIG, resolve
 
 FLAGS = [
     "Domestic Incident",
@@ -603,3 +603,11 @@ def ensure(
         ):
             return manifest
     return build(extract, start, end, out, mapping, as_of)
+
+
+def for_run(params) -> tuple[Path, dict]:
+    """A run's analysis dataset (its `dataset_dir`) and manifest, built from the run's extract,
+    period and mapping unless it is up to date: what every chapter and the runner use."""
+    out = resolve(params.dataset_dir)
+    mapping = resolve(params.extract_mapping) if params.extract_mapping else None
+    return out, ensure(resolve(params.extract_dir), params.period_start, params.period_end, out, mapping)

@@ -401,10 +401,7 @@ def bring_data(params: Params, mirror: Path | None = None) -> None:
 
 def build_dataset(params: Params) -> dict:
     """The run's analysis dataset (helpers.dataset), built unless it is up to date."""
-    mapping = resolve(params.extract_mapping) if params.extract_mapping else None
-    return dataset.ensure(
-        resolve(params.extract_dir), params.period_start, params.period_end, resolve(params.dataset_dir), mapping
-    )
+    return dataset.for_run(params)[1]
 
 
 def prepare(params: Params, mirror: Path | None = None) -> None:

@@ -513,3 +513,19 @@ def test_cli_competing_risks_on_a_built_dataset(tmp_path, capsys):
     (tmp_path / "out" / "open.parquet").unlink()
     assert main(["competing-risks", "--dataset", str(tmp_path / "out"), "--out", str(tmp_path / "cr")]) == 2
     assert "no open.parquet; build the dataset again" in capsys.readouterr().err
+
+
+def test_a_run_builds_its_dataset_once_and_reuses_it_while_its_inputs_are_unchanged(tmp_path):
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(
+        dataset_dir=str(tmp_path / "out"),
+        extract_dir=str(write(tmp_path / "extract")),
+        extract_mapping="",
+        period_start=START,
+        period_end=END,
+    )
+    out, manifest = dataset.for_run(run)
+    assert out == tmp_path / "out" and (out / "cohort.parquet").is_file()
+    built_at = (out / "build.json").stat().st_mtime_ns
+    assert dataset.for_run(run) == (out, manifest) and (out / "build.json").stat().st_mtime_ns == built_at
