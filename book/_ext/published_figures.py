@@ -9,6 +9,8 @@ The value is written with its unit (percent, percentage points, times, counts); 
 that does not exist is an error, so a page cannot quote a figure the data does not hold.
 """
 
+from functools import cache
+
 from docutils import nodes
 from sphinx.util import logging
 
@@ -17,13 +19,14 @@ from helpers import published
 UNITS = {"percent": "{}%", "percentage points": "{} pp", "times": "{}×", "odds ratio": "{}×"}
 
 logger = logging.getLogger(__name__)
+_load = cache(published.load)  # a page pastes many figures from one file: read each file once
 
 
 def _figure(text: str, lineno: int, inliner):
     # A key's "|" is written with a backslash before it inside a Markdown table, where a bare one ends the cell.
     name, _, key = text.replace("\\|", "|").partition(":")
     try:
-        return published.load(name).loc[key]
+        return _load(name).loc[key]
     except (FileNotFoundError, KeyError) as error:
         logger.warning(f"published figure {text!r} not found ({error})", location=inliner.document.current_source)
         return None

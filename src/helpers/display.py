@@ -5,7 +5,6 @@ import base64
 import html
 import io
 import numbers
-import re
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -188,10 +187,18 @@ def _markdown_tables(caption: str, header: list[str], rows: list[list[str]]) -> 
     return "\n\n".join(blocks)
 
 
-def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None = None, note: str = "") -> Rich:
+def table(
+    frame: pd.DataFrame,
+    caption: str,
+    csv_name: str,
+    formats: dict | None = None,
+    note: str = "",
+    download: pd.DataFrame | None = None,
+) -> Rich:
     """An HTML table with real header cells, right-aligned numbers sortable by value, and a CSV download.
 
-    `formats` maps column -> format string for display; the CSV keeps full values.
+    `formats` maps column -> format string for display; the CSV keeps full values, of `download`
+    where given (more columns than the page shows), else of `frame`.
     """
     formats = formats or {}
     head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
@@ -213,7 +220,8 @@ def table(frame: pd.DataFrame, caption: str, csv_name: str, formats: dict | None
             texts.append(_cell_markdown(shown))
         rows.append("<tr>" + "".join(cells) + "</tr>")
         plain.append(texts)
-    data = base64.b64encode(declared_frame(frame).to_csv(index=False).encode()).decode()
+    csv_text = declared_frame(frame if download is None else download).to_csv(index=False)
+    data = base64.b64encode(csv_text.encode()).decode()
     footer = f'<p class="vw-table-note">{html.escape(note)}</p>' if note else ""
     markdown = _markdown_tables(caption, [_cell_markdown(c) for c in frame.columns], plain)
     return Rich(
@@ -241,10 +249,8 @@ def published_table(
     heading. The CSV keeps every column and the key, so the book's tests can check that each
     published row is shown (config/published_pages.yml)."""
     shown = figures.reset_index()[list(columns)].rename(columns=columns)
-    page = table(shown, caption, csv_name, {columns.get(c, c): f for c, f in (formats or {}).items()}, note)
-    data = base64.b64encode(declared_frame(figures.reset_index()).to_csv(index=False).encode()).decode()
-    page.data = re.sub(r'href="data:text/csv;base64,[^"]*"', f'href="data:text/csv;base64,{data}"', page.data)
-    return page
+    formats = {columns.get(c, c): f for c, f in (formats or {}).items()}
+    return table(shown, caption, csv_name, formats, note, download=figures.reset_index())
 
 
 def glue_text(name: str, text: str) -> None:

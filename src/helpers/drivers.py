@@ -153,6 +153,15 @@ def wald_difference(b_area, se_area, b_all, se_all) -> tuple[np.ndarray, np.ndar
     return z, 2 * stats.norm.sf(np.abs(z))
 
 
+def _bh_q(p: pd.Series) -> pd.Series:
+    """Benjamini-Hochberg q-values of the p-values that exist (NaN: no test), as one family."""
+    q = pd.Series(np.nan, index=p.index)
+    tested = p.notna()
+    if tested.any():
+        q[tested] = multipletests(p[tested], alpha=SPECIFIC_FDR, method="fdr_bh")[1]
+    return q
+
+
 def _references(model: dict, spec: dict) -> dict[str, str]:
     return {p["name"]: str(p.get("reference", "")) for p in predictors(model, spec)}
 
@@ -202,10 +211,7 @@ def area_differences(
         else pd.DataFrame(columns=["model_id", "area", "term", "label", "n", "b", "se", "b_all", "se_all"])
     )
     table["z"], table["p"] = wald_difference(table["b"], table["se"], table["b_all"], table["se_all"])
-    table["q"] = np.nan
-    tested = table["p"].notna()
-    if tested.any():
-        table.loc[tested, "q"] = multipletests(table.loc[tested, "p"], alpha=SPECIFIC_FDR, method="fdr_bh")[1]
+    table["q"] = _bh_q(table["p"])
     table["odds_ratio"], table["odds_ratio_all"] = np.exp(table["b"]), np.exp(table["b_all"])
     table["specific"] = table["q"] <= SPECIFIC_FDR
     return table
@@ -351,10 +357,7 @@ def contrasts(
     se = np.sqrt(table["se_a"].astype(float) ** 2 + table["se_b"].astype(float) ** 2)
     table["z"] = (b_a - b_b) / se
     table["p"] = 2 * stats.norm.sf(np.abs(table["z"]))
-    table["q"] = np.nan
-    tested = table["p"].notna()
-    if tested.any():
-        table.loc[tested, "q"] = multipletests(table.loc[tested, "p"], alpha=SPECIFIC_FDR, method="fdr_bh")[1]
+    table["q"] = _bh_q(table["p"])
     table["odds_ratio_a"], table["odds_ratio_b"] = np.exp(b_a), np.exp(b_b)
     table["differs"] = table["q"] <= SPECIFIC_FDR
     return table

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportions_ztest
+
+from .monitor import two_proportion
 
 HIGHER, LOWER, SAME, UNTESTED = "higher", "lower", "not significant", "untested"
 NON_SUBSTANTIVE = ("Unknown", "Not recorded", "not recorded", "Borough not recorded")
@@ -44,10 +45,7 @@ def two_rates(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float,
     (two-proportion z-test, pooled); p is NaN where either group is empty or no rate varies."""
     r1 = 100 * x1 / n1 if n1 else np.nan
     r2 = 100 * x2 / n2 if n2 else np.nan
-    pooled = (x1 + x2) / (n1 + n2) if n1 and n2 else np.nan
-    if not n1 or not n2 or pooled in (0, 1):
-        return r1, r2, np.nan
-    return r1, r2, float(proportions_ztest([x1, x2], [n1, n2])[1])
+    return r1, r2, float(two_proportion(x1, n1, x2, n2)[2])
 
 
 def direction(difference: float, p: float, confidence: float) -> str:

@@ -383,7 +383,7 @@ def difference(x1: float, n1: float, x2: float, n2: float) -> tuple[str, float, 
     z-test, statsmodels). Two forces that overlap (England and Wales holds the Met) are tested as
     if independent, which overstates significance; the minimum guards against that.
     """
-    from statsmodels.stats.proportion import proportions_ztest
+    from .monitor import two_proportion
 
     if min(n1, n2) <= 0:
         return "unknown", float("nan"), "no outcomes counted"
@@ -391,8 +391,8 @@ def difference(x1: float, n1: float, x2: float, n2: float) -> tuple[str, float, 
     points = 100 * (x2 / n2 - x1 / n1)
     if abs(points) < noise["min_points"]:
         return "same", points, f"under the {noise['min_points']:g}-point minimum"
-    # The z-test is undefined when both proportions are 0 or both 1 (a zero minimum lets these through).
-    p = 1.0 if x1 + x2 in (0, n1 + n2) else float(proportions_ztest([x2, x1], [n2, n1])[1])
+    # The z-test is undefined (NaN) when both proportions are 0 or both 1 (a zero minimum lets these through).
+    p = float(np.nan_to_num(two_proportion(x1, n1, x2, n2)[2], nan=1.0))
     if not p < noise["alpha"]:
         return "same", points, f"not significant at the {100 * noise['alpha']:g}% level, p = {p:.2g}"
     return ("up" if points > 0 else "down"), points, ""

@@ -40,15 +40,15 @@ def config() -> dict:
 
 def two_proportion(x1, n1, x2, n2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Change in percentage points (2 minus 1), z and two-sided p for x/n in two periods
-    (pooled two-proportion z-test, statsmodels `proportions_ztest`); NaN where a period has no
-    reports or the pooled rate is 0 or 1."""
+    (pooled two-proportion z-test, statsmodels `proportions_ztest`), of scalars or arrays; NaN
+    where a period has no reports or the pooled rate is 0 or 1."""
     x1, n1, x2, n2 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x1, n1, x2, n2)))
     with np.errstate(divide="ignore", invalid="ignore"):  # a period with no reports: NaN, not a warning
         change = 100 * (x2 / n2 - x1 / n1)
     z, p = np.full(change.shape, np.nan), np.full(change.shape, np.nan)
     pooled_inside = (x1 + x2 > 0) & (x1 + x2 < n1 + n2)
     for i in np.flatnonzero((n1 > 0) & (n2 > 0) & pooled_inside):
-        z[i], p[i] = proportions_ztest([x2[i], x1[i]], [n2[i], n1[i]])
+        z.flat[i], p.flat[i] = proportions_ztest([x2.flat[i], x1.flat[i]], [n2.flat[i], n1.flat[i]])
     return change, z, p
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import published
 from .errors import InputError
+from .findings import listing
 
 GROUPS = "pas_victim_groups"
 DIRECTIONS = ("more likely", "less likely", "no difference", "higher", "lower")
@@ -114,7 +115,7 @@ def gap_sentence(gaps: pd.DataFrame) -> str:
         else f"{label} {gap_word(points)} (PAS {period})"
         for label, points, period in gaps[["label", "value", "period"]].itertuples(index=False)
     ]
-    return "Compared with non-victims, the pack reports victims' " + _join(parts) + "."
+    return "Compared with non-victims, the pack reports victims' " + listing(parts) + "."
 
 
 def window_label(survey_year: str) -> str:
@@ -177,10 +178,6 @@ def victim_groups(survey_year: str) -> pd.DataFrame:
     return groups[groups["period"] == survey_year]
 
 
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def group_sentence(groups: pd.DataFrame, outcome: str) -> str:
     """The pack's finding for `outcome` ('victimisation' or 'repeated victimisation'), written
     from its rows of `victim_groups`: who is more or less likely, and where no difference was seen."""
@@ -190,7 +187,7 @@ def group_sentence(groups: pd.DataFrame, outcome: str) -> str:
     clauses = []
     for direction in DIRECTIONS:
         for significance, part in rows[rows["direction"] == direction].groupby("significance", sort=False):
-            who = _join(part["who"].tolist())
+            who = listing(part["who"].tolist())
             if direction == "no difference":
                 clauses.append(f"no difference was seen by {who}")
             elif outcome == "victimisation":
@@ -199,5 +196,5 @@ def group_sentence(groups: pd.DataFrame, outcome: str) -> str:
             else:
                 caveat = "" if significance == "significant" else " (the pack does not say whether significantly)"
                 clauses.append(f"{outcome} was {direction} among {who}{caveat}")
-    periods = _join(sorted(set(rows["period"])))
+    periods = listing(sorted(set(rows["period"])))
     return f"In PAS {periods}, the pack found that " + "; ".join(clauses) + "."

@@ -399,18 +399,13 @@ def bring_data(params: Params, mirror: Path | None = None) -> None:
         raise InputError(f"extract folder {resolve(params.extract_dir)} does not exist (extract_dir in the parameters)")
 
 
-def build_dataset(params: Params) -> dict:
-    """The run's analysis dataset (helpers.dataset), built unless it is up to date."""
-    return dataset.for_run(params)[1]
-
-
 def prepare(params: Params, mirror: Path | None = None) -> None:
     """Everything the chapters share, made once before they run side by side: the data,
     the analysis dataset, and those of the run chapter 11 compares with."""
     for run in [params] + ([load_params(resolve(params.compare_params))] if params.compare_params else []):
         bring_data(run, mirror)
         began = time.perf_counter()
-        manifest = build_dataset(run)
+        _, manifest = dataset.for_run(run)
         print(
             f"  analysis dataset of run '{run.run_name}': {manifest['reports']:,} reports "
             f"… {time.perf_counter() - began:.0f} s",
